@@ -1,0 +1,5 @@
+import sys
+
+from taskbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,129 @@
+"""Cases: the typed record of one benchmark case, and the loader that refuses bad files loudly."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from scorers.contract import contract_violations
+from taskbench.config import CapabilityConfig, load_capability_config
+from taskbench.errors import DataError
+from taskbench.paths import SCHEMA_DIR, tier_path
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    capability: str
+    level: str
+    input: str
+    reference_date: str
+    expected: dict[str, Any]
+    rationale: str
+    template: str
+    accept: dict[str, list[Any]] | None = None
+    context: dict[str, Any] | None = None
+    origin: str = field(default="", compare=False)
+
+    def to_record(self) -> dict[str, Any]:
+        """The case as its JSONL line: what scorers and reports take."""
+        record = {
+            "id": self.id,
+            "capability": self.capability,
+            "level": self.level,
+            "input": self.input,
+            "reference_date": self.reference_date,
+            "expected": self.expected,
+            "rationale": self.rationale,
+            "template": self.template,
+        }
+        if self.accept is not None:
+            record["accept"] = self.accept
+        if self.context is not None:
+            record["context"] = self.context
+        return record
+
+
+@dataclass(frozen=True)
+class Dataset:
+    path: Path
+    cases: tuple[Case, ...]
+    content_hash: str
+
+
+@cache
+def _case_validator() -> Draft202012Validator:
+    schema = json.loads((SCHEMA_DIR / "case.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def case_problems(record: Any, capabilities: Iterable[str]) -> list[str]:
+    """What is wrong with one case record, as sentences; [] when it is a valid case."""
+    if not isinstance(record, dict):
+        return [f"a case must be a JSON object, not {type(record).__name__}"]
+    problems = [
+        f"{'/'.join(map(str, e.absolute_path)) or 'case'}: {e.message}" for e in _case_validator().iter_errors(record)
+    ]
+    if problems:
+        return problems
+    known = tuple(capabilities)
+    if record["capability"] not in known:
+        problems.append(f"unknown capability {record['capability']!r} (the config defines: {', '.join(known)})")
+    problems += [f"expected answer breaks the contract: {v}" for v in contract_violations(record["expected"])]
+    for name, alternatives in (record.get("accept") or {}).items():
+        for value in alternatives:
+            substituted = {**record["expected"], name: value}
+            problems += [f"accept.{name} value {value!r} breaks the contract: {v}" for v in contract_violations(substituted)]
+    tasks = (record.get("context") or {}).get("tasks") or []
+    ids = [t["id"] for t in tasks]
+    if len(ids) != len(set(ids)):
+        problems.append("context.tasks has duplicate task ids")
+    return problems
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(str(path), "no such file") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise DataError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number}", f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+
+
+def load_cases(path: Path, config: CapabilityConfig | None = None) -> Dataset:
+    """Load a JSONL case file; the first bad line is a DataError naming path:line and every problem."""
+    config = config or load_capability_config()
+    cases: list[Case] = []
+    first_seen: dict[str, int] = {}
+    for number, record in _read_jsonl(path):
+        where = f"{path}:{number}"
+        problems = case_problems(record, config.names)
+        if problems:
+            raise DataError(where, "; ".join(problems))
+        if record["id"] in first_seen:
+            raise DataError(where, f"duplicate case id {record['id']!r} (first on line {first_seen[record['id']]})")
+        first_seen[record["id"]] = number
+        cases.append(Case(**record, origin=where))
+    if not cases:
+        raise DataError(str(path), "holds no cases")
+    return Dataset(path, tuple(cases), hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def load_tier(tier: str, config: CapabilityConfig | None = None) -> Dataset:
+    return load_cases(tier_path(tier), config)

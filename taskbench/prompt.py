@@ -1,0 +1,54 @@
+"""What the model is sent: the system prompt (reference date, the user's task list) and the chat messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from taskbench.paths import FIXTURES
+
+DEFAULT_SYSTEM_PROMPT = FIXTURES / "prompts" / "system.j2"
+ANSWER_KEY_ORDER = ("action", "title", "new_title", "priority", "due_date", "due_time", "attendees", "filter", "question")
+
+
+def answer_json(answer: Mapping[str, Any]) -> str:
+    """The one canonical text of an answer: contract key order, no ASCII escaping."""
+    ordered = {k: answer[k] for k in ANSWER_KEY_ORDER if k in answer}
+    ordered.update({k: v for k, v in answer.items() if k not in ordered})
+    return json.dumps(ordered, ensure_ascii=False)
+
+
+@cache
+def _template(path: Path) -> jinja2.Template:
+    # Autoescape off: the prompt is plain text for a model, not HTML. StrictUndefined makes a
+    # user's template with a typo fail loudly instead of rendering an empty string.
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
+    return env.from_string(path.read_text(encoding="utf-8"))
+
+
+def render_system_prompt(
+    reference_date: str, tasks: Sequence[Mapping[str, Any]] = (), template: Path = DEFAULT_SYSTEM_PROMPT
+) -> str:
+    day = dt.date.fromisoformat(reference_date)
+    return _template(template).render(date=reference_date, weekday=day.strftime("%A"), tasks=list(tasks)).strip()
+
+
+def build_messages(
+    reference_date: str,
+    user_input: str,
+    context: Mapping[str, Any] | None = None,
+    template: Path = DEFAULT_SYSTEM_PROMPT,
+) -> list[dict[str, str]]:
+    context = context or {}
+    messages = [{"role": "system", "content": render_system_prompt(reference_date, context.get("tasks", ()), template)}]
+    for turn in context.get("history", ()):
+        messages.append({"role": "user", "content": turn["user"]})
+        messages.append({"role": "assistant", "content": answer_json(turn["assistant"])})
+    messages.append({"role": "user", "content": user_input})
+    return messages
