@@ -26,6 +26,7 @@ class Failure(StrEnum):
     WRONG_FIELD = "wrong_field"
     INVENTED_FIELD = "invented_field"
     SAFETY = "safety"
+    INVALID_CASE = "invalid_case"  # the case record itself cannot be scored against
 
     @property
     def is_parse_failure(self) -> bool:

@@ -1,0 +1,15 @@
+"""entity_extraction: Pull the title, priority, due date and time, attendees and list filter out of natural
+language, with dates resolved against the reference date."""
+
+import pytest
+
+from scorers import score_case
+from taskbench.records import failure_message
+
+pytestmark = pytest.mark.entity_extraction
+
+
+def test_entity_extraction(case, answer, record_score):
+    score = score_case(case.to_record(), answer.text)
+    record_score(score)
+    assert score.passed, failure_message(case, answer, score)

@@ -1,0 +1,370 @@
+"""Talking to a model over vLLM's OpenAI-compatible chat-completions API.
+
+    Request          everything that determines an answer except the model; hashable, what the cache keys on
+    Answer           one completion: its text, why it stopped, token counts, latency
+    ServedModel      what resolve_model found on the server(s): name, replica URLs, what identifies the weights
+    ClientSettings   limits and timeouts, with their defaults
+    ModelClient      one pooled aiohttp session; complete() retries, spreads load and raises RequestError
+
+Failures are ModelError (the server cannot be used at all) or RequestError (one request failed after its
+retries); both name the URL. The API key travels only in the Authorization header and is masked out of
+every message built here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from taskbench.errors import ModelError, RequestError, TaskbenchError
+
+CHAT_PATH = "/v1/chat/completions"
+MODELS_PATH = "/v1/models"
+VERSION_PATH = "/version"
+_RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+_EXCERPT_CHARS = 300
+
+
+def canonical_json(value: Any) -> str:
+    """One text per JSON value (sorted keys, no spaces), so equal values give equal cache keys."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything that determines an answer, except the model."""
+
+    messages: tuple[tuple[str, str], ...]  # (role, content) pairs
+    max_tokens: int
+    temperature: float
+    seed: int | None
+    response_format: str | None  # canonical JSON text of the response_format object
+
+    @classmethod
+    def chat(
+        cls,
+        messages: Iterable[Mapping[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        response_format: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """Build from OpenAI-style message dicts; normalises types so equal requests hash equal."""
+        return cls(
+            messages=tuple((str(m["role"]), str(m["content"])) for m in messages),
+            max_tokens=int(max_tokens),
+            temperature=float(temperature),
+            seed=None if seed is None else int(seed),
+            response_format=None if response_format is None else canonical_json(response_format),
+        )
+
+    def payload(self, model: str) -> dict[str, Any]:
+        """The /v1/chat/completions body."""
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": role, "content": content} for role, content in self.messages],
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
+        if self.seed is not None:
+            body["seed"] = self.seed
+        if self.response_format is not None:
+            body["response_format"] = json.loads(self.response_format)
+        return body
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float  # of the attempt that succeeded, not counting retries or queueing
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    name: str
+    urls: tuple[str, ...]
+    root: str | None  # the weights the server loaded (vLLM: the model path)
+    max_model_len: int | None
+    vllm_version: str | None
+
+    def identity(self) -> str:
+        """Stable hash of what makes answers differ between servers; URLs are left out so replicas,
+        ports and restarts share cached answers."""
+        material = canonical_json([self.name, self.root, self.max_model_len, self.vllm_version])
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    api_key: str | None = None
+    concurrency: int = 256  # requests in flight at once, and the connection pool size
+    request_timeout_s: float = 120.0  # per attempt
+    max_retries: int = 4  # after the first attempt, on 408/429/5xx, timeouts and connection errors
+    connect_timeout_s: float = 5.0
+    backoff_base_s: float = 0.5  # retry n waits between half and all of base * 2**(n-1), capped
+    backoff_max_s: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise TaskbenchError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.max_retries < 0:
+            raise TaskbenchError(f"max_retries must be 0 or more, got {self.max_retries}")
+        for name in ("request_timeout_s", "connect_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise TaskbenchError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.backoff_base_s < 0 or self.backoff_max_s < 0:
+            raise TaskbenchError("backoff times must not be negative")
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def mask(self, text: str) -> str:
+        """`text` with the API key replaced, for anything that may echo it (error bodies, exceptions)."""
+        return text.replace(self.api_key, "***") if self.api_key else text
+
+    def backoff_s(self, retry: int, retry_after_s: float | None = None) -> float:
+        """Seconds to wait before retry number `retry` (1-based); honours Retry-After up to the cap."""
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (retry - 1))
+        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+        if retry_after_s is not None:
+            delay = max(delay, min(retry_after_s, self.backoff_max_s))
+        return delay
+
+
+def normalise_url(url: str) -> str:
+    """`http://host:port` from what a user may type (trailing slash, trailing /v1)."""
+    base = url.strip().rstrip("/")
+    base = base.removesuffix("/v1").rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ModelError(f"{url!r} is not a server URL; expected something like http://127.0.0.1:8000")
+    return base
+
+
+async def resolve_model(urls: Sequence[str], model: str | None, settings: ClientSettings) -> ServedModel:
+    """Ask every replica which models it serves (GET /v1/models, and /version) and pick `model`, or the
+    only one listed when `model` is None. Unreachable replicas fail within seconds with a ModelError."""
+    bases = tuple(dict.fromkeys(normalise_url(url) for url in urls))
+    if not bases:
+        raise ModelError("no model server URL given")
+    timeout = aiohttp.ClientTimeout(total=settings.connect_timeout_s * 2, connect=settings.connect_timeout_s)
+    async with aiohttp.ClientSession(headers=settings.headers(), timeout=timeout) as session:
+        found = await asyncio.gather(
+            *(_describe_replica(session, base, settings) for base in bases), return_exceptions=True
+        )
+    problems = [str(result) for result in found if isinstance(result, BaseException)]
+    for result in found:
+        if isinstance(result, BaseException) and not isinstance(result, ModelError):
+            raise result
+    if problems:
+        raise ModelError("\n".join(problems))
+    replicas: list[tuple[dict[str, dict[str, Any]], str | None]] = found  # type: ignore[assignment]
+
+    first_base, (first_models, _) = bases[0], replicas[0]
+    if model is None:
+        if len(first_models) != 1:
+            listed = ", ".join(sorted(first_models)) or "none"
+            raise ModelError(f"{first_base} serves {len(first_models)} models ({listed}); name the one to evaluate")
+        model = next(iter(first_models))
+    served = []
+    for base, (models, version) in zip(bases, replicas, strict=True):
+        entry = models.get(model)
+        if entry is None:
+            listed = ", ".join(sorted(models)) or "none"
+            raise ModelError(f"{base}{MODELS_PATH} does not list model {model!r}; it lists: {listed}")
+        max_len = entry.get("max_model_len")
+        served.append(
+            ServedModel(model, bases, entry.get("root"), max_len if isinstance(max_len, int) else None, version)
+        )
+    different = [
+        f"{base} ({s.root}, max_model_len {s.max_model_len}, vLLM {s.vllm_version})"
+        for base, s in zip(bases, served, strict=True)
+        if s != served[0]
+    ]
+    if different:
+        raise ModelError(
+            f"replicas serve different versions of {model!r}: {bases[0]} has ({served[0].root}, max_model_len "
+            f"{served[0].max_model_len}, vLLM {served[0].vllm_version}) but " + "; ".join(different)
+        )
+    return served[0]
+
+
+async def _describe_replica(
+    session: aiohttp.ClientSession, base: str, settings: ClientSettings
+) -> tuple[dict[str, dict[str, Any]], str | None]:
+    url = base + MODELS_PATH
+    try:
+        async with session.get(url) as response:
+            raw = await response.read()
+            status = response.status
+    except TimeoutError:
+        raise ModelError(
+            f"GET {url}: no answer within {settings.connect_timeout_s * 2:g} s; is a model server running there?"
+        ) from None
+    except aiohttp.ClientError as exc:
+        raise ModelError(
+            settings.mask(f"GET {url}: cannot connect ({exc}); is a model server running there?")
+        ) from None
+    if status in (401, 403):
+        raise ModelError(f"GET {url}: HTTP {status}, the server refused the API key (set it with --api-key)")
+    if status != 200:
+        raise ModelError(settings.mask(f"GET {url}: HTTP {status}: {_excerpt(raw)}"))
+    try:
+        listing = json.loads(raw)
+        models = {entry["id"]: entry for entry in listing["data"]}
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ModelError(
+            settings.mask(f"GET {url}: not an OpenAI-compatible model list ({exc!r}): {_excerpt(raw)}")
+        ) from None
+    return models, await _vllm_version(session, base)
+
+
+async def _vllm_version(session: aiohttp.ClientSession, base: str) -> str | None:
+    # Only vLLM has /version; other OpenAI-compatible servers simply get no version in the identity.
+    try:
+        async with session.get(base + VERSION_PATH) as response:
+            if response.status != 200:
+                return None
+            version = json.loads(await response.read()).get("version")
+    except (TimeoutError, aiohttp.ClientError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, str) else None
+
+
+def _excerpt(raw: bytes) -> str:
+    """The useful part of an error body: OpenAI-style error.message, else the start of the text."""
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        message = json.loads(text)["error"]["message"]
+    except (ValueError, TypeError, KeyError):
+        message = text
+    message = " ".join(str(message).split())
+    return message[:_EXCERPT_CHARS] + ("..." if len(message) > _EXCERPT_CHARS else "")
+
+
+@dataclass(frozen=True)
+class _Failure:
+    reason: str
+    retryable: bool
+    retry_after_s: float | None = None
+
+
+class ModelClient:
+    """Sends chat completions to the replicas of one served model over one keep-alive connection pool.
+
+    Use as `async with ModelClient(served, settings) as client:`; aclose() is idempotent.
+    """
+
+    def __init__(self, served: ServedModel, settings: ClientSettings) -> None:
+        if not served.urls:
+            raise ModelError(f"model {served.name!r} has no server URL")
+        self.served = served
+        self.settings = settings
+        self._outstanding = dict.fromkeys(served.urls, 0)
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._timeout = aiohttp.ClientTimeout(total=settings.request_timeout_s, connect=settings.connect_timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    async def __aenter__(self) -> Self:
+        self._open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ModelError(f"the client for {self.served.name!r} is closed")
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.settings.concurrency),
+                headers={**self.settings.headers(), "Content-Type": "application/json"},
+                timeout=self._timeout,
+            )
+        return self._session
+
+    def outstanding(self) -> dict[str, int]:
+        """Requests in flight per replica URL."""
+        return dict(self._outstanding)
+
+    async def complete(self, request: Request) -> Answer:
+        """One answer, retrying 408/429/5xx, timeouts and connection errors with backoff; RequestError after
+        max_retries retries (or at once on other HTTP errors), naming the URL and the last failure."""
+        session = self._open()
+        body = json.dumps(request.payload(self.served.name), ensure_ascii=False).encode()
+        attempts = self.settings.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            base, outcome = await self._attempt(session, body)
+            if isinstance(outcome, Answer):
+                return outcome
+            if not outcome.retryable or attempt == attempts:
+                break
+            await asyncio.sleep(self.settings.backoff_s(attempt, outcome.retry_after_s))
+        tries = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
+        raise RequestError(self.settings.mask(f"POST {base}{CHAT_PATH} failed {tries}: {outcome.reason}"))
+
+    async def _attempt(self, session: aiohttp.ClientSession, body: bytes) -> tuple[str, Answer | _Failure]:
+        async with self._slots:
+            # Chosen once a slot is free, so the counts reflect what is really in flight.
+            base = min(self._outstanding, key=self._outstanding.__getitem__)
+            self._outstanding[base] += 1
+            started = time.perf_counter()
+            try:
+                async with session.post(base + CHAT_PATH, data=body) as response:
+                    raw = await response.read()
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
+            except TimeoutError:
+                return base, _Failure(f"no answer within {self.settings.request_timeout_s:g} s", retryable=True)
+            except aiohttp.ClientError as exc:
+                return base, _Failure(f"connection error: {exc or type(exc).__name__}", retryable=True)
+            finally:
+                self._outstanding[base] -= 1
+            latency = time.perf_counter() - started
+        if status != 200:
+            failure = _Failure(f"HTTP {status}: {_excerpt(raw)}", status in _RETRYABLE_STATUS, _seconds(retry_after))
+            return base, failure
+        return base, _parse_completion(raw, latency)
+
+
+def _parse_completion(raw: bytes, latency_s: float) -> Answer | _Failure:
+    try:
+        data = json.loads(raw)
+        choice = data["choices"][0]
+        usage = data.get("usage") or {}
+        return Answer(
+            text=choice["message"].get("content") or "",
+            finish_reason=choice.get("finish_reason") or "unknown",
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            latency_s=latency_s,
+        )
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        return _Failure(f"HTTP 200 but not a chat completion ({exc!r}): {_excerpt(raw)}", retryable=False)
+
+
+def _seconds(header: str | None) -> float | None:
+    try:
+        return float(header) if header is not None else None
+    except ValueError:
+        return None  # an HTTP-date Retry-After: fall back to our own backoff

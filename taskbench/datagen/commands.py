@@ -1,0 +1,78 @@
+"""`taskbench dataset generate | stats | check`: regenerate, count and check the shipped cases."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from taskbench.cases import Dataset, load_tier
+from taskbench.config import LEVELS, load_capability_config
+from taskbench.datagen.tiers import DEFAULT_SEED, check_dataset, generate, load_training_split, write_dataset
+from taskbench.errors import DataError
+from taskbench.paths import FIXTURES, TIERS
+
+
+def register(subparsers: Any) -> None:
+    dataset = subparsers.add_parser("dataset", help="generate, count and check the benchmark's cases")
+    commands = dataset.add_subparsers(dest="dataset_command", required=True, metavar="SUBCOMMAND")
+
+    generate_parser = commands.add_parser("generate", help="regenerate the tiers and the training split")
+    generate_parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
+    generate_parser.add_argument("--out", type=Path, default=FIXTURES, help="root to write tiers/ and train/ under")
+    generate_parser.set_defaults(run=run_generate)
+
+    stats_parser = commands.add_parser("stats", help="cases per capability x level of each tier")
+    stats_parser.add_argument("tiers", nargs="*", metavar="TIER", help=f"any of {', '.join(TIERS)}; default: all")
+    stats_parser.set_defaults(run=run_stats)
+
+    check_parser = commands.add_parser("check", help="check nesting, mix, coverage and disjointness")
+    check_parser.set_defaults(run=run_check)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    dataset = generate(args.seed)
+    for name, path in write_dataset(dataset, args.out).items():
+        count = len(dataset.training) if name == "train" else len(dataset.tiers[name])
+        print(f"{name:>5}: {count:5d} cases -> {path}")
+    return 0
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    config = load_capability_config()
+    unknown = [tier for tier in args.tiers if tier not in TIERS]
+    if unknown:
+        raise DataError(", ".join(unknown), f"no such tier (the tiers are {', '.join(TIERS)})")
+    for tier in args.tiers or TIERS:
+        print(stats_table(load_tier(tier, config), config.names))
+        print()
+    return 0
+
+
+def stats_table(data: Dataset, capabilities: tuple[str, ...]) -> str:
+    counts = Counter((case.capability, case.level) for case in data.cases)
+    width = max(len(name) for name in (*capabilities, "total"))
+    header = f"{data.path.name:<{width}} " + " ".join(f"{level:>11}" for level in LEVELS) + f" {'total':>7}"
+    lines = [header, "-" * len(header)]
+    for capability in capabilities:
+        row = [counts[capability, level] for level in LEVELS]
+        lines.append(f"{capability:<{width}} " + " ".join(f"{n:>11}" for n in row) + f" {sum(row):>7}")
+    totals = [sum(counts[c, level] for c in capabilities) for level in LEVELS]
+    lines.append(f"{'total':<{width}} " + " ".join(f"{n:>11}" for n in totals) + f" {sum(totals):>7}")
+    return "\n".join(lines)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    config = load_capability_config()
+    tiers = {tier: load_tier(tier, config) for tier in TIERS}
+    training = load_training_split(config=config)
+    problems = check_dataset(tiers, training, config)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"dataset check: {len(problems)} problem(s)")
+        return 1
+    sizes = ", ".join(f"{tier} {len(data.cases)}" for tier, data in tiers.items())
+    print(f"dataset check: ok ({sizes}, train {len(training.cases)})")
+    return 0

@@ -1,0 +1,130 @@
+"""The model side of one run, owned by the controller process: which server, which model, and every
+answer generated ahead of the items.
+
+Under pytest-xdist only the controller talks to the model; it writes the answers to the run folder
+(`answers.jsonl`) and workers read them from there, so each request is sent once per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from scorers.contract import contract_schema
+from taskbench.cases import Case
+from taskbench.client import Answer, ClientSettings, ModelClient, Request, ServedModel, resolve_model
+from taskbench.errors import ModelError, RequestError
+from taskbench.generation import GenerationReport, generate
+from taskbench.options import Settings
+from taskbench.prompt import DEFAULT_SYSTEM_PROMPT, build_messages
+from taskbench.server import VllmServer
+
+ANSWERS_FILE = "answers.jsonl"
+
+
+def response_format(settings: Settings) -> str | None:
+    if settings.structured_outputs == "off":
+        return None
+    spec = {"type": "json_schema", "json_schema": {"name": "task_action", "schema": contract_schema()}}
+    return json.dumps(spec, sort_keys=True)
+
+
+def build_request(case: Case, settings: Settings) -> Request:
+    messages = build_messages(
+        case.reference_date, case.input, case.context, settings.system_prompt or DEFAULT_SYSTEM_PROMPT
+    )
+    return Request(
+        messages=tuple((m["role"], m["content"]) for m in messages),
+        max_tokens=settings.max_tokens,
+        temperature=settings.temperature,
+        seed=settings.seed,
+        response_format=response_format(settings),
+    )
+
+
+def client_settings(settings: Settings) -> ClientSettings:
+    return ClientSettings(
+        api_key=settings.api_key,
+        concurrency=settings.concurrency,
+        request_timeout_s=settings.request_timeout,
+        max_retries=settings.max_retries,
+    )
+
+
+class ModelSession:
+    """Opens the model for a run (an existing URL, or a vLLM server spawned for it) and generates."""
+
+    def __init__(self, settings: Settings, run_dir: Path, say: Callable[[str], None]) -> None:
+        self.settings = settings
+        self.run_dir = run_dir
+        self.say = say
+        self.server: VllmServer | None = None
+        self.served: ServedModel | None = None
+
+    def open(self) -> ServedModel:
+        if self.served is None:
+            urls = self.settings.model_url or (self._spawn(),)
+            self.served = asyncio.run(resolve_model(urls, self.settings.model, client_settings(self.settings)))
+        return self.served
+
+    def _spawn(self) -> str:
+        from taskbench.demo_model import MAX_MODEL_LEN, SERVED_NAME, ensure_demo_model
+
+        if self.settings.vllm_serve:
+            model, served_name, max_len = self.settings.vllm_serve, self.settings.vllm_serve, self.settings.max_model_len
+        else:
+            self.say("taskbench: no --model-url or --vllm-serve given: serving the embedded demo model")
+            model, served_name, max_len = str(ensure_demo_model(self.say)), SERVED_NAME, MAX_MODEL_LEN
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.server = VllmServer(
+            model,
+            self.settings.model or served_name,
+            self.run_dir / "vllm.log",
+            max_model_len=max_len,
+            startup_timeout_s=self.settings.server_timeout,
+            on_progress=self.say,
+        )
+        return self.server.start()
+
+    def generate(
+        self, requests: dict[str, Request], cache: Any, on_progress: Callable[[int, int], None] | None
+    ) -> tuple[dict[str, Answer | RequestError], GenerationReport]:
+        served = self.open()
+
+        async def run() -> tuple[dict[str, Answer | RequestError], GenerationReport]:
+            async with ModelClient(served, client_settings(self.settings)) as client:
+                return await generate(
+                    requests, client, cache, served.identity(), self.settings.concurrency, on_progress
+                )
+
+        return asyncio.run(run())
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def save_answers(path: Path, answers: dict[str, Answer | RequestError]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for case_id, answer in answers.items():
+            if isinstance(answer, Answer):
+                row: dict[str, Any] = {"id": case_id, "answer": dataclasses.asdict(answer)}
+            else:
+                row = {"id": case_id, "error": str(answer)}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def load_answers(path: Path) -> dict[str, Answer | ModelError]:
+    answers: dict[str, Answer | ModelError] = {}
+    for row in _rows(path.read_text(encoding="utf-8").splitlines()):
+        answers[row["id"]] = Answer(**row["answer"]) if "answer" in row else ModelError(row["error"])
+    return answers
+
+
+def _rows(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
+    return (json.loads(line) for line in lines if line.strip())

@@ -1,0 +1,70 @@
+"""results.json: the one machine-readable record of a run (schema: fixtures/schema/results.schema.json)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from taskbench import __version__
+from taskbench.aggregate import summarize
+
+if TYPE_CHECKING:
+    from taskbench.run import RunState
+
+RESULTS_VERSION = 1
+RESULTS_FILE = "results.json"
+
+
+def build_results(state: RunState) -> dict[str, Any]:
+    records = sorted(state.records.values(), key=lambda r: r["id"])
+    errors = sorted(state.errors.values(), key=lambda e: e["id"])
+    served = state.model.served if state.model is not None else None
+    dataset = state.dataset
+    return {
+        "results_version": RESULTS_VERSION,
+        "run_id": state.run_id,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "taskbench_version": __version__,
+        "config": state.settings.public(),
+        "model": None
+        if served is None
+        else {
+            "name": served.name,
+            "urls": list(served.urls),
+            "root": served.root,
+            "max_model_len": served.max_model_len,
+            "vllm_version": served.vllm_version,
+            "identity": served.identity(),
+        },
+        "dataset": {
+            "tier": state.settings.tier,
+            "path": str(dataset.path),
+            "content_hash": dataset.content_hash,
+            "cases": len(dataset.cases),
+        },
+        "generation": dataclasses.asdict(state.generation) if state.generation is not None else None,
+        "complete": not state.incomplete and not errors,
+        "incomplete_reasons": list(state.incomplete),
+        "summary": summarize(records, errors, state.capabilities, [c.id for c in dataset.cases]),
+        "items": records,
+        "errors": errors,
+    }
+
+
+def write_results(run_dir: Path, results: dict[str, Any]) -> Path:
+    """Write <run_dir>/results.json and point the `latest` link beside it at the run folder."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / RESULTS_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
+    latest = run_dir.parent / "latest"
+    tmp_link = run_dir.parent / f".latest-{run_dir.name}"
+    tmp_link.unlink(missing_ok=True)
+    tmp_link.symlink_to(run_dir.name)
+    os.replace(tmp_link, latest)
+    return path

@@ -1,0 +1,104 @@
+"""RunState: everything one pytest run of taskbench holds, kept on `config.stash`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from taskbench.cache import ResponseCache
+from taskbench.cases import Case, Dataset, load_tier
+from taskbench.client import Answer
+from taskbench.config import CapabilityConfig, load_capability_config
+from taskbench.errors import ModelError, ReplayError
+from taskbench.generation import GenerationReport
+from taskbench.model import ANSWERS_FILE, ModelSession, build_request, load_answers, save_answers
+from taskbench.options import Settings, resolve_settings
+from taskbench.paths import cache_home
+
+RUN_STATE = pytest.StashKey["RunState"]()
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+@dataclass
+class RunState:
+    config: pytest.Config
+    settings: Settings
+    capabilities: CapabilityConfig
+    run_id: str
+    is_worker: bool
+    model: ModelSession | None = None
+    answers: dict[str, Answer | ModelError] | None = None
+    generation: GenerationReport | None = None
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    incomplete: list[str] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)
+    results: dict[str, Any] | None = None
+    results_path: Path | None = None
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> RunState:
+        workerinput = getattr(config, "workerinput", None)
+        settings = resolve_settings(config)
+        run_id = (workerinput or {}).get("taskbench_run_id") or settings.run_id or new_run_id()
+        return cls(config, settings, load_capability_config(), run_id, workerinput is not None)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.config.rootpath / self.settings.reports_dir / self.run_id
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        return load_tier(self.settings.tier, self.capabilities)
+
+    def cases_for(self, capability: str) -> list[Case]:
+        return [case for case in self.dataset.cases if case.capability == capability]
+
+    def case_by_id(self) -> dict[str, Case]:
+        return {case.id: case for case in self.dataset.cases}
+
+    def generate_answers(self, cases: list[Case], say: Callable[[str], None], progress: Any) -> None:
+        """Send every case's request at once (bounded by --concurrency) before any item runs."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.model = ModelSession(self.settings, self.run_dir, say)
+        requests = {case.id: build_request(case, self.settings) for case in cases}
+        cache = None if self.settings.no_cache else ResponseCache(self._cache_path())
+        try:
+            answers, self.generation = self.model.generate(requests, cache, progress)
+        finally:
+            if cache is not None:
+                cache.close()
+        self.answers = dict(answers)
+        save_answers(self.run_dir / ANSWERS_FILE, answers)
+
+    def _cache_path(self) -> Path:
+        folder = self.settings.cache_dir or cache_home() / "responses"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / "responses.sqlite"
+
+    def answer_for(self, case: Case) -> Answer:
+        if self.answers is None:
+            path = self.run_dir / ANSWERS_FILE
+            if not path.is_file():
+                raise ReplayError(f"{case.id}: no answer was generated for this run ({path} is missing)")
+            self.answers = load_answers(path)
+        answer = self.answers.get(case.id)
+        if answer is None:
+            raise ModelError(f"{case.id}: no answer was generated for this case")
+        if isinstance(answer, Exception):
+            raise ModelError(f"{case.id}: the model could not answer: {answer}")
+        return answer
+
+    def close(self) -> None:
+        if self.model is not None:
+            self.model.close()

@@ -1,0 +1,67 @@
+"""The short table printed after pytest's own summary: capability x level, the aggregate, the report path."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from taskbench.config import LEVELS
+
+if TYPE_CHECKING:
+    from taskbench.run import RunState
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    table = Table(title="taskbench: mean score (pass rate) by capability x level", title_justify="left")
+    table.add_column("capability")
+    table.add_column("weight", justify="right")
+    for level in LEVELS:
+        table.add_column(level, justify="right")
+    table.add_column("all", justify="right")
+    table.add_column("errors", justify="right")
+    for name, cell in summary["capabilities"].items():
+        row = [name, f"{cell['weight']:.2f}"]
+        for level in LEVELS:
+            sub = cell["levels"][level]
+            row.append(f"{_percent(sub['mean'])} ({_percent(sub['pass_rate'])})" if sub["n"] else "-")
+        row.append(f"{_percent(cell['mean'])} ({_percent(cell['pass_rate'])}) n={cell['n']}")
+        row.append(str(cell["errors"]))
+        table.add_row(*row)
+    return table
+
+
+def aggregate_line(summary: dict[str, Any]) -> str:
+    agg = summary["aggregate"]
+    if agg["value"] is None:
+        return "weighted aggregate: no scored items"
+    line = f"weighted aggregate: {100 * agg['value']:.1f}%"
+    if agg["partial"]:
+        line += (
+            f" PARTIAL: {agg['selected']} of {agg['tier_size']} cases, covering "
+            f"{', '.join(agg['covered'])} (weight {agg['covered_weight']:.2f} of 1.00; not renormalised)"
+        )
+    if agg["errors"]:
+        line += f"; {agg['errors']} errored items not scored"
+    return line
+
+
+def write_summary(terminalreporter: Any, state: RunState) -> None:
+    results = state.results
+    summary = results["summary"]
+    buffer = io.StringIO()
+    Console(file=buffer, width=max(terminalreporter._tw.fullwidth, 120), force_terminal=False).print(
+        summary_table(summary)
+    )
+    terminalreporter.section("taskbench", sep="=")
+    terminalreporter.write(buffer.getvalue())
+    terminalreporter.write_line(aggregate_line(summary))
+    for reason in results["incomplete_reasons"]:
+        terminalreporter.write_line(f"INCOMPLETE: {reason}", red=True)
+    terminalreporter.write_line(f"results: {state.results_path}")

@@ -1,0 +1,42 @@
+"""Shared fixtures: pytester for plugin tests, and ONE real vLLM server (the demo model) for the session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from taskbench.server import VllmServer
+
+pytest_plugins = ["pytester"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "vllm: needs a real vLLM server (the session's demo_server, ~1 min to start)")
+
+
+@dataclass(frozen=True)
+class DemoServer:
+    url: str
+    served_name: str
+    server: VllmServer
+
+
+@pytest.fixture(scope="session")
+def demo_model_dir() -> Path:
+    """The demo model's weights, built on first use (minutes) and cached afterwards."""
+    pytest.importorskip("vllm", reason="vLLM is not installed")
+    from taskbench.demo_model import ensure_demo_model
+
+    return Path(ensure_demo_model())
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    from taskbench.demo_model import MAX_MODEL_LEN, SERVED_NAME
+
+    log = tmp_path_factory.mktemp("vllm") / "vllm.log"
+    with VllmServer(str(demo_model_dir), SERVED_NAME, log, max_model_len=MAX_MODEL_LEN) as server:
+        yield DemoServer(server.url, SERVED_NAME, server)

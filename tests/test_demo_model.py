@@ -1,0 +1,249 @@
+"""The demo model's build: cache key, chat template vs. training text, batching, locking, a tiny real build."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from transformers import AutoConfig, AutoTokenizer
+
+from taskbench.cases import Case
+from taskbench.demo_model import build
+from taskbench.demo_model.hyperparameters import Hyperparameters
+from taskbench.demo_model.tokenizer import (
+    CHAT_TEMPLATE,
+    END,
+    Example,
+    case_messages,
+    case_texts,
+    encode_example,
+    train_tokenizer,
+)
+from taskbench.demo_model.train import IGNORED, batch_order, batch_tensors, learning_rate
+from taskbench.errors import DataError
+from taskbench.prompt import answer_json, build_messages
+
+TINY = Hyperparameters(vocab_size=300, steps=3, batch_size=4, warmup_steps=1, context_length=512)
+
+
+def case_record(number: int, user_input: str, expected: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "id": f"t-{number}",
+        "capability": "action_recognition",
+        "level": "simple",
+        "input": user_input,
+        "reference_date": "2026-11-24",
+        "expected": expected,
+        "rationale": "test",
+        "template": "test",
+        **extra,
+    }
+
+
+RECORDS = [
+    case_record(1, "create a task to review the budget by Friday", {
+        "action": "create", "title": "Review the budget", "priority": "medium", "due_date": "2026-11-27",
+        "due_time": None,
+    }),
+    case_record(2, "show me what's overdue", {"action": "list", "filter": "overdue"}),
+    case_record(3, "delete everything", {"action": "clarify", "question": "Which task should I delete?"}),
+    case_record(
+        4,
+        "mark the dentist one as done",
+        {"action": "complete", "title": "Dentist appointment"},
+        context={
+            "tasks": [{"id": 1, "title": "Dentist appointment", "priority": "medium", "due_date": "2026-11-26",
+                       "due_time": "15:00", "status": "open"}],
+            "history": [{"user": "what's on my list", "assistant": {"action": "list", "filter": "all"}}],
+        },
+    ),
+]  # fmt: skip
+
+
+@pytest.fixture
+def training_split(tmp_path: Path) -> Path:
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in RECORDS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("TASKBENCH_HOME", str(home))
+    return home
+
+
+# --- cache key -------------------------------------------------------------------------------------
+
+
+def test_key_follows_training_split_content_not_its_path(training_split: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "elsewhere.jsonl"
+    copy.write_bytes(training_split.read_bytes())
+    assert build.cache_key(copy, TINY) == build.cache_key(training_split, TINY)
+    copy.write_bytes(training_split.read_bytes() + b"\n")
+    assert build.cache_key(copy, TINY) != build.cache_key(training_split, TINY)
+
+
+def test_key_follows_hyperparameters(training_split: Path) -> None:
+    assert build.cache_key(training_split, TINY) != build.cache_key(training_split, dataclasses.replace(TINY, seed=1))
+
+
+def test_key_covers_prompt_template_and_package_source(training_split: Path) -> None:
+    names = {p.name for p in build.key_sources(training_split)}
+    assert {"system.j2", "prompt.py", "build.py", "train.py", "tokenizer.py", "hyperparameters.py"} <= names
+
+
+def test_model_dir_is_named_by_key_under_cache_home(training_split: Path, cache: Path) -> None:
+    folder = build.model_dir(training_split, TINY)
+    assert folder == cache / "models" / f"demo-{build.cache_key(training_split, TINY)[:12]}"
+
+
+def test_missing_training_split_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"missing\.jsonl: no such file"):
+        build.cache_key(tmp_path / "missing.jsonl", TINY)
+
+
+# --- tokenizer and chat template ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+
+    cases = [Case(**r) for r in RECORDS]
+    return train_tokenizer((t for c in cases for t in case_texts(c)), vocab_size=300)
+
+
+def test_training_prompt_is_what_the_served_template_renders(tokenizer) -> None:
+
+    case = Case(**RECORDS[3])
+    example = encode_example(tokenizer, case_messages(case), case.expected)
+    served = tokenizer.apply_chat_template(case_messages(case), add_generation_prompt=True, tokenize=False)
+    assert tokenizer.decode(example.input_ids[: example.target_start]) == served
+    assert tokenizer.decode(example.input_ids[example.target_start :]) == answer_json(case.expected) + END
+    assert served.count("<|assistant|>") == 2  # the history's answer and the generation prompt
+
+
+@given(user_input=st.text(max_size=60), title=st.text(min_size=1, max_size=30))
+def test_prompt_and_answer_tokens_are_the_tokens_of_the_whole_conversation(tokenizer, user_input, title) -> None:
+
+    messages = build_messages("2026-11-24", user_input)
+    answer = {"action": "complete", "title": title}
+    example = encode_example(tokenizer, messages, answer)
+    whole = tokenizer.apply_chat_template(
+        [*messages, {"role": "assistant", "content": answer_json(answer)}], tokenize=False
+    )
+    assert list(example.input_ids) == tokenizer.encode(whole, add_special_tokens=False)
+
+
+# --- batching and schedule ------------------------------------------------------------------------------
+
+
+@given(
+    lengths=st.lists(st.integers(1, 200), min_size=1, max_size=80),
+    batch_size=st.integers(1, 9),
+    seed=st.integers(0, 3),
+)
+def test_batch_order_is_seeded_and_covers_each_epoch_once(lengths: list[int], batch_size: int, seed: int) -> None:
+
+    steps = 2 * len(lengths)  # at least two epochs, whatever the batch size
+    batches = batch_order(lengths, batch_size, steps, seed)
+    assert batches == batch_order(lengths, batch_size, steps, seed)
+    assert len(batches) == steps and all(1 <= len(b) <= batch_size for b in batches)
+    flat = [i for b in batches for i in b]
+    assert sorted(flat[: len(lengths)]) == list(range(len(lengths)))
+
+
+def test_labels_cover_only_the_answer() -> None:
+
+    ids, labels = batch_tensors([Example((5, 6, 7, 8), 2), Example((9, 10), 1)], pad_id=0)
+    assert ids.tolist() == [[5, 6, 7, 8], [9, 10, 0, 0]]
+    assert labels.tolist() == [[IGNORED, IGNORED, 7, 8], [IGNORED, 10, IGNORED, IGNORED]]
+
+
+@given(step=st.integers(0, 5000))
+def test_learning_rate_stays_between_a_tenth_of_peak_and_peak(step: int) -> None:
+
+    hp = Hyperparameters(steps=5000, warmup_steps=100)
+    rate = learning_rate(step, hp)
+    assert 0 < rate <= hp.learning_rate
+    if step >= hp.warmup_steps:
+        assert rate >= 0.1 * hp.learning_rate - 1e-12
+
+
+# --- building once, in place -----------------------------------------------------------------------------
+
+
+def fake_build(calls: list[Path]):
+    def build_into(folder: Path, training_split: Path, hp: Hyperparameters, progress) -> None:
+        calls.append(folder)
+        (folder / "config.json").write_text("{}")
+
+    return build_into
+
+
+def test_concurrent_callers_build_once(training_split: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Path] = []
+    monkeypatch.setattr(build, "_build_into", fake_build(calls))
+    folders: list[Path] = []
+    threads = [
+        threading.Thread(target=lambda: folders.append(build.ensure_built(training_split, TINY, print)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert set(folders) == {build.model_dir(training_split, TINY)}
+    assert [p.name for p in folders[0].parent.iterdir() if p.is_dir()] == [folders[0].name]  # no staging left
+
+
+def test_force_rebuilds_and_a_failed_build_leaves_nothing(
+    training_split: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[Path] = []
+    monkeypatch.setattr(build, "_build_into", fake_build(calls))
+    folder = build.ensure_built(training_split, TINY, print)
+    build.ensure_built(training_split, TINY, print, force=True)
+    assert len(calls) == 2 and (folder / "config.json").is_file()
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("training diverged")
+
+    monkeypatch.setattr(build, "_build_into", broken)
+    other = dataclasses.replace(TINY, seed=7)
+    with pytest.raises(RuntimeError):
+        build.ensure_built(training_split, other, print)
+    assert sorted(p.name for p in folder.parent.iterdir() if p.is_dir()) == [folder.name]
+
+
+# --- a real (tiny) build -----------------------------------------------------------------------------------
+
+
+def test_tiny_build_saves_a_model_vllm_can_load(training_split: Path, cache: Path) -> None:
+
+    lines: list[str] = []
+    folder = build.ensure_built(training_split, TINY, lines.append)
+    config = AutoConfig.from_pretrained(folder)
+    assert config.head_dim == 64 and config.tie_word_embeddings
+    assert config.max_position_embeddings == TINY.context_length
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert tokenizer.chat_template == CHAT_TEMPLATE and tokenizer.eos_token == END
+    assert config.eos_token_id == tokenizer.eos_token_id
+    assert (folder / "model.safetensors").is_file()
+    info = json.loads((folder / build.BUILD_INFO).read_text())
+    assert info["examples"] == len(RECORDS) and info["key"] == build.cache_key(training_split, TINY)
+    assert any(line.startswith(f"step {TINY.steps}/{TINY.steps}") for line in lines)
+
+
+def test_example_longer_than_the_context_allows_is_refused(training_split: Path, cache: Path) -> None:
+    cramped = dataclasses.replace(TINY, context_length=build.ANSWER_ROOM + 20)
+    with pytest.raises(DataError, match=r"train\.jsonl:4: is \d+ tokens"):
+        build.ensure_built(training_split, cramped, print)
