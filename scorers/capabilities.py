@@ -112,9 +112,10 @@ def score_format_compliance(expectation: Expectation, answer: dict[str, Any]) ->
 
 
 def score_action_recognition(expectation: Expectation, answer: dict[str, Any]) -> Score:
-    return _wrong_action(expectation, answer) or Score(
-        1.0, Failure.NONE, f"the action is {answer['action']}, as expected"
-    )
+    wrong = _wrong_action(expectation, answer)
+    if wrong is not None:
+        return wrong
+    return Score(1.0, Failure.NONE, f"the action is {answer['action']}, as expected")
 
 
 def score_entity_extraction(expectation: Expectation, answer: dict[str, Any]) -> Score:

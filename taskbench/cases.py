@@ -80,7 +80,9 @@ def case_problems(record: Any, capabilities: Iterable[str]) -> list[str]:
     for name, alternatives in (record.get("accept") or {}).items():
         for value in alternatives:
             substituted = {**record["expected"], name: value}
-            problems += [f"accept.{name} value {value!r} breaks the contract: {v}" for v in contract_violations(substituted)]
+            problems += [
+                f"accept.{name} value {value!r} breaks the contract: {v}" for v in contract_violations(substituted)
+            ]
     tasks = (record.get("context") or {}).get("tasks") or []
     ids = [t["id"] for t in tasks]
     if len(ids) != len(set(ids)):

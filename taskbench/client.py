@@ -106,6 +106,9 @@ class ServedModel:
         material = canonical_json([self.name, self.root, self.max_model_len, self.vllm_version])
         return hashlib.sha256(material.encode()).hexdigest()[:16]
 
+    def describe(self) -> str:
+        return f"{self.root or self.name} (max_model_len {self.max_model_len}, vLLM {self.vllm_version})"
+
 
 @dataclass(frozen=True)
 class ClientSettings:
@@ -162,49 +165,44 @@ async def resolve_model(urls: Sequence[str], model: str | None, settings: Client
         raise ModelError("no model server URL given")
     timeout = aiohttp.ClientTimeout(total=settings.connect_timeout_s * 2, connect=settings.connect_timeout_s)
     async with aiohttp.ClientSession(headers=settings.headers(), timeout=timeout) as session:
-        found = await asyncio.gather(
-            *(_describe_replica(session, base, settings) for base in bases), return_exceptions=True
-        )
-    problems = [str(result) for result in found if isinstance(result, BaseException)]
-    for result in found:
-        if isinstance(result, BaseException) and not isinstance(result, ModelError):
-            raise result
-    if problems:
-        raise ModelError("\n".join(problems))
-    replicas: list[tuple[dict[str, dict[str, Any]], str | None]] = found  # type: ignore[assignment]
+        found = await asyncio.gather(*(_list_models(session, base, settings) for base in bases), return_exceptions=True)
+    failures = [result for result in found if isinstance(result, BaseException)]
+    for failure in failures:
+        if not isinstance(failure, ModelError):
+            raise failure
+    if failures:
+        raise ModelError("\n".join(map(str, failures)))
+    listings = [result for result in found if isinstance(result, _Listing)]
 
-    first_base, (first_models, _) = bases[0], replicas[0]
     if model is None:
-        if len(first_models) != 1:
-            listed = ", ".join(sorted(first_models)) or "none"
-            raise ModelError(f"{first_base} serves {len(first_models)} models ({listed}); name the one to evaluate")
-        model = next(iter(first_models))
-    served = []
-    for base, (models, version) in zip(bases, replicas, strict=True):
-        entry = models.get(model)
-        if entry is None:
-            listed = ", ".join(sorted(models)) or "none"
-            raise ModelError(f"{base}{MODELS_PATH} does not list model {model!r}; it lists: {listed}")
-        max_len = entry.get("max_model_len")
-        served.append(
-            ServedModel(model, bases, entry.get("root"), max_len if isinstance(max_len, int) else None, version)
-        )
-    different = [
-        f"{base} ({s.root}, max_model_len {s.max_model_len}, vLLM {s.vllm_version})"
-        for base, s in zip(bases, served, strict=True)
-        if s != served[0]
-    ]
-    if different:
-        raise ModelError(
-            f"replicas serve different versions of {model!r}: {bases[0]} has ({served[0].root}, max_model_len "
-            f"{served[0].max_model_len}, vLLM {served[0].vllm_version}) but " + "; ".join(different)
-        )
+        names = sorted(listings[0].models)
+        if len(names) != 1:
+            listed = ", ".join(names) or "none"
+            raise ModelError(f"{listings[0].base} serves {len(names)} models ({listed}); name the one to evaluate")
+        model = names[0]
+    served = [listing.serving(model, bases) for listing in listings]
+    if len(set(served)) > 1:
+        each = "; ".join(f"{listing.base} has {s.describe()}" for listing, s in zip(listings, served, strict=True))
+        raise ModelError(f"replicas serve different versions of {model!r}: {each}")
     return served[0]
 
 
-async def _describe_replica(
-    session: aiohttp.ClientSession, base: str, settings: ClientSettings
-) -> tuple[dict[str, dict[str, Any]], str | None]:
+@dataclass(frozen=True)
+class _Listing:
+    base: str
+    models: dict[str, dict[str, Any]]  # id -> the /v1/models entry
+    version: str | None
+
+    def serving(self, model: str, urls: tuple[str, ...]) -> ServedModel:
+        entry = self.models.get(model)
+        if entry is None:
+            listed = ", ".join(sorted(self.models)) or "none"
+            raise ModelError(f"{self.base}{MODELS_PATH} does not list model {model!r}; it lists: {listed}")
+        max_len = entry.get("max_model_len")
+        return ServedModel(model, urls, entry.get("root"), max_len if isinstance(max_len, int) else None, self.version)
+
+
+async def _list_models(session: aiohttp.ClientSession, base: str, settings: ClientSettings) -> _Listing:
     url = base + MODELS_PATH
     try:
         async with session.get(url) as response:
@@ -223,13 +221,12 @@ async def _describe_replica(
     if status != 200:
         raise ModelError(settings.mask(f"GET {url}: HTTP {status}: {_excerpt(raw)}"))
     try:
-        listing = json.loads(raw)
-        models = {entry["id"]: entry for entry in listing["data"]}
+        models = {entry["id"]: entry for entry in json.loads(raw)["data"]}
     except (ValueError, TypeError, KeyError) as exc:
         raise ModelError(
             settings.mask(f"GET {url}: not an OpenAI-compatible model list ({exc!r}): {_excerpt(raw)}")
         ) from None
-    return models, await _vllm_version(session, base)
+    return _Listing(base, models, await _vllm_version(session, base))
 
 
 async def _vllm_version(session: aiohttp.ClientSession, base: str) -> str | None:

@@ -185,7 +185,7 @@ _LEADS: Mapping[DateForm, tuple[str, ...]] = MappingProxyType(
     }
 )
 
-_LEAD_RE = re.compile(r"^(?:by the end of|due on|due by|due|on|by|at|for|to|until)\s+", re.IGNORECASE)
+_LEAD_RE = re.compile(r"^(?:by the end of(?= today)|due on|due by|due|on|by|at|for|to|until)\s+", re.IGNORECASE)
 _MONTH_INDEX: Mapping[str, int] = MappingProxyType(
     {name.lower(): i for i, name in enumerate(MONTHS, start=1)}
     | {abbr.lower(): i for i, abbr in enumerate(MONTH_ABBREVIATIONS, start=1)}

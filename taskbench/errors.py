@@ -1,11 +1,11 @@
 """taskbench's exceptions.
 
-    TaskbenchError                  base: every message names the file, item or URL at fault
-    ├── DataError                   a fixtures file (cases, episodes, config) breaks a rule
-    ├── ModelError                  the model cannot be reached or answered badly
-    │   ├── ServerStartError        a spawned vLLM server did not come up
-    │   └── RequestError            one request failed after its retries
-    └── ReplayError                 --replay has no stored answer for an item
+TaskbenchError                  base: every message names the file, item or URL at fault
+├── DataError                   a fixtures file (cases, episodes, config) breaks a rule
+├── ModelError                  the model cannot be reached or answered badly
+│   ├── ServerStartError        a spawned vLLM server did not come up
+│   └── RequestError            one request failed after its retries
+└── ReplayError                 --replay has no stored answer for an item
 """
 
 from __future__ import annotations

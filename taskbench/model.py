@@ -75,7 +75,11 @@ class ModelSession:
         from taskbench.demo_model import MAX_MODEL_LEN, SERVED_NAME, ensure_demo_model
 
         if self.settings.vllm_serve:
-            model, served_name, max_len = self.settings.vllm_serve, self.settings.vllm_serve, self.settings.max_model_len
+            model, served_name, max_len = (
+                self.settings.vllm_serve,
+                self.settings.vllm_serve,
+                self.settings.max_model_len,
+            )
         else:
             self.say("taskbench: no --model-url or --vllm-serve given: serving the embedded demo model")
             model, served_name, max_len = str(ensure_demo_model(self.say)), SERVED_NAME, MAX_MODEL_LEN
@@ -98,7 +102,13 @@ class ModelSession:
         async def run() -> tuple[dict[str, Answer | RequestError], GenerationReport]:
             async with ModelClient(served, client_settings(self.settings)) as client:
                 return await generate(
-                    requests, client, cache, served.identity(), self.settings.concurrency, on_progress
+                    requests,
+                    client,
+                    cache,
+                    served.identity(),
+                    self.settings.concurrency,
+                    on_progress,
+                    refresh=self.settings.refresh_cache,
                 )
 
         return asyncio.run(run())

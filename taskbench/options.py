@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("cache_dir", "folder of the response cache; default: <TASKBENCH_HOME>/responses", None, kind=Path),
     OptionSpec("no_cache", "neither read nor write the response cache", False, kind=bool),
     OptionSpec("refresh_cache", "ignore stored answers, ask the model again and overwrite them", False, kind=bool),
+    OptionSpec(
+        "replay",
+        "answer every item from a previous run (its folder, results.json or answers.jsonl); no server is used",
+        None,
+        kind=Path,
+    ),
     OptionSpec("reports_dir", "folder that receives reports/<run-id>/", Path("reports"), kind=Path),
     OptionSpec("run_id", "name of this run's report folder; default: a UTC timestamp", None),
 )
@@ -79,7 +85,7 @@ class Settings:
     model_url: tuple[str, ...]
     model: str | None
     vllm_serve: str | None
-    api_key: str | None
+    api_key: str | None = field(repr=False)
     structured_outputs: str
     max_tokens: int
     temperature: float
@@ -93,6 +99,7 @@ class Settings:
     cache_dir: Path | None
     no_cache: bool
     refresh_cache: bool
+    replay: Path | None
     reports_dir: Path
     run_id: str | None
 

@@ -14,7 +14,17 @@ import jinja2
 from taskbench.paths import FIXTURES
 
 DEFAULT_SYSTEM_PROMPT = FIXTURES / "prompts" / "system.j2"
-ANSWER_KEY_ORDER = ("action", "title", "new_title", "priority", "due_date", "due_time", "attendees", "filter", "question")
+ANSWER_KEY_ORDER = (
+    "action",
+    "title",
+    "new_title",
+    "priority",
+    "due_date",
+    "due_time",
+    "attendees",
+    "filter",
+    "question",
+)
 
 
 def answer_json(answer: Mapping[str, Any]) -> str:

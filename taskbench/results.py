@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from taskbench import __version__
 from taskbench.aggregate import summarize
+from taskbench.client import ServedModel
 
 if TYPE_CHECKING:
     from taskbench.run import RunState
@@ -19,10 +20,22 @@ RESULTS_VERSION = 1
 RESULTS_FILE = "results.json"
 
 
+def model_record(served: ServedModel) -> dict[str, Any]:
+    return {
+        "name": served.name,
+        "urls": list(served.urls),
+        "root": served.root,
+        "max_model_len": served.max_model_len,
+        "vllm_version": served.vllm_version,
+        "identity": served.identity(),
+    }
+
+
 def build_results(state: RunState) -> dict[str, Any]:
     records = sorted(state.records.values(), key=lambda r: r["id"])
     errors = sorted(state.errors.values(), key=lambda e: e["id"])
     served = state.model.served if state.model is not None else None
+    model = state.replayed_model if served is None else model_record(served)
     dataset = state.dataset
     return {
         "results_version": RESULTS_VERSION,
@@ -30,16 +43,8 @@ def build_results(state: RunState) -> dict[str, Any]:
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "taskbench_version": __version__,
         "config": state.settings.public(),
-        "model": None
-        if served is None
-        else {
-            "name": served.name,
-            "urls": list(served.urls),
-            "root": served.root,
-            "max_model_len": served.max_model_len,
-            "vllm_version": served.vllm_version,
-            "identity": served.identity(),
-        },
+        "model": model,
+        "replayed_from": str(state.settings.replay) if state.settings.replay else None,
         "dataset": {
             "tier": state.settings.tier,
             "path": str(dataset.path),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,6 +22,7 @@ from taskbench.generation import GenerationReport
 from taskbench.model import ANSWERS_FILE, ModelSession, build_request, load_answers, save_answers
 from taskbench.options import Settings, resolve_settings
 from taskbench.paths import cache_home
+from taskbench.replay import load_replay
 
 RUN_STATE = pytest.StashKey["RunState"]()
 
@@ -44,6 +46,7 @@ class RunState:
     incomplete: list[str] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
     results: dict[str, Any] | None = None
+    replayed_model: dict[str, Any] | None = None
     results_path: Path | None = None
 
     @classmethod
@@ -70,6 +73,9 @@ class RunState:
     def generate_answers(self, cases: list[Case], say: Callable[[str], None], progress: Any) -> None:
         """Send every case's request at once (bounded by --concurrency) before any item runs."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.settings.replay is not None:
+            self._replay(cases)
+            return
         self.model = ModelSession(self.settings, self.run_dir, say)
         requests = {case.id: build_request(case, self.settings) for case in cases}
         cache = None if self.settings.no_cache else ResponseCache(self._cache_path())
@@ -78,6 +84,15 @@ class RunState:
         finally:
             if cache is not None:
                 cache.close()
+        self.answers = dict(answers)
+        save_answers(self.run_dir / ANSWERS_FILE, answers)
+
+    def _replay(self, cases: list[Case]) -> None:
+        started = time.perf_counter()
+        stored, self.replayed_model = load_replay(self.settings.replay)
+        answers = {case.id: stored[case.id] for case in cases if case.id in stored}
+        missing = len(cases) - len(answers)
+        self.generation = GenerationReport(len(cases), len(answers), 0, missing, time.perf_counter() - started)
         self.answers = dict(answers)
         save_answers(self.run_dir / ANSWERS_FILE, answers)
 
@@ -93,6 +108,8 @@ class RunState:
                 raise ReplayError(f"{case.id}: no answer was generated for this run ({path} is missing)")
             self.answers = load_answers(path)
         answer = self.answers.get(case.id)
+        if answer is None and self.settings.replay is not None:
+            raise ReplayError(f"{case.id}: {self.settings.replay} holds no answer for this case")
         if answer is None:
             raise ModelError(f"{case.id}: no answer was generated for this case")
         if isinstance(answer, Exception):

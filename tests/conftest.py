@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +26,15 @@ class DemoServer:
 
 
 @pytest.fixture(scope="session")
-def demo_model_dir() -> Path:
+def vllm_installed() -> None:
+    # A missing vLLM fails loudly: scripts/setup.sh installs it, and a skipped integration test is a silent pass.
+    if importlib.util.find_spec("vllm") is None:  # find_spec, not import: importing vLLM takes seconds
+        pytest.fail("vLLM is not installed: run scripts/setup.sh", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def demo_model_dir(vllm_installed: None) -> Path:
     """The demo model's weights, built on first use (minutes) and cached afterwards."""
-    pytest.importorskip("vllm", reason="vLLM is not installed")
     from taskbench.demo_model import ensure_demo_model
 
     return Path(ensure_demo_model())

@@ -22,17 +22,18 @@ from taskbench.datagen import commands
 from taskbench.datagen.handwritten import GROUPS
 from taskbench.datagen.tiers import (
     DEFAULT_SEED,
+    POOLS,
     TIER_SIZES,
+    build_tiers,
     case_titles,
     check_dataset,
     check_disjoint,
     check_mix,
     check_nesting,
-    generate,
     level_counts,
     load_training_split,
     output_paths,
-    write_dataset,
+    source_name,
 )
 from taskbench.datagen.vocab import EVAL, TRAIN
 from taskbench.errors import DataError
@@ -67,21 +68,25 @@ def test_shipped_files_load(tiers: dict[str, Dataset], training: Dataset, config
     assert 5000 <= len(training.cases) <= 7000
 
 
-def test_regenerating_with_the_default_seed_is_byte_identical(tmp_path: Path) -> None:
-    written = write_dataset(generate(DEFAULT_SEED), tmp_path)
+def test_regenerating_with_the_default_seed_is_byte_identical(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["dataset", "generate", "--seed", str(DEFAULT_SEED), "--out", str(tmp_path)]) == 0
+    assert "full:  1000 cases" in capsys.readouterr().out
     shipped = output_paths(FIXTURES)
-    for name, path in written.items():
+    for name, path in output_paths(tmp_path).items():
         assert path.read_bytes() == shipped[name].read_bytes(), f"{name} differs from {shipped[name]}"
 
 
-def test_another_seed_gives_other_cases() -> None:
-    assert generate(DEFAULT_SEED + 1).tiers["dev"] != load_tier("dev").cases
+def test_another_seed_gives_other_cases(tiers: dict[str, Dataset]) -> None:
+    assert build_tiers(DEFAULT_SEED + 1)["dev"] != tiers["dev"].cases
 
 
 def test_tiers_nest(tiers: dict[str, Dataset]) -> None:
     assert check_nesting(tiers) == []
     for smaller, bigger in (("dev", "gate"), ("gate", "full")):
-        assert set(tiers[smaller].cases) <= set(tiers[bigger].cases)
+        inside = {case.id: case for case in tiers[bigger].cases}
+        assert all(inside.get(case.id) == case for case in tiers[smaller].cases)
 
 
 def test_nesting_check_catches_a_changed_case(tiers: dict[str, Dataset]) -> None:
@@ -156,6 +161,15 @@ def test_every_hand_written_case_is_shipped(tiers: dict[str, Dataset]) -> None:
         assert group.cases, f"hand-written group {group.name} is empty"
         for case in group.cases:
             assert (group.name, case.input) in shipped, f"{group.name}: {case.input!r} is not in the full tier"
+
+
+def test_each_source_name_means_one_source() -> None:
+    # The name is the case's `template` field and keys a pool's shared stream: it must be unambiguous.
+    by_name: dict[str, set[int]] = {}
+    for sources in POOLS.values():
+        for source in sources:
+            by_name.setdefault(source_name(source), set()).add(id(source))
+    assert {name for name, ids in by_name.items() if len(ids) > 1} == set()
 
 
 def test_small_tiers_get_hand_written_cases(tiers: dict[str, Dataset]) -> None:
@@ -282,11 +296,20 @@ def test_cli_stats_rejects_an_unknown_tier(capsys: pytest.CaptureFixture[str]) -
     assert "huge: no such tier" in capsys.readouterr().err
 
 
+@pytest.fixture
+def loaded(monkeypatch: pytest.MonkeyPatch, tiers: dict[str, Dataset], training: Dataset) -> None:
+    """The command reads the module's already-loaded files instead of parsing them again."""
+    monkeypatch.setattr(commands, "load_tier", lambda tier, config: tiers[tier])
+    monkeypatch.setattr(commands, "load_training_split", lambda config: training)
+
+
+@pytest.mark.usefixtures("loaded")
 def test_cli_check_passes_on_the_shipped_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dataset", "check"]) == 0
     assert "dataset check: ok" in capsys.readouterr().out
 
 
+@pytest.mark.usefixtures("loaded")
 def test_cli_check_fails_naming_the_rule(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tiers: dict[str, Dataset], training: Dataset
 ) -> None:
@@ -294,11 +317,3 @@ def test_cli_check_fails_naming_the_rule(
     monkeypatch.setattr(commands, "load_training_split", lambda config: dataclasses.replace(training, cases=(leaked,)))
     assert main(["dataset", "check"]) == 1
     assert "disjointness:" in capsys.readouterr().out
-
-
-def test_cli_generate_writes_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["dataset", "generate", "--seed", "7", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "full:  1000 cases" in out
-    for path in output_paths(tmp_path).values():
-        assert load_cases(path).cases

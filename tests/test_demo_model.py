@@ -117,7 +117,7 @@ def test_missing_training_split_names_the_file(tmp_path: Path) -> None:
 def tokenizer():
 
     cases = [Case(**r) for r in RECORDS]
-    return train_tokenizer((t for c in cases for t in case_texts(c)), vocab_size=300)
+    return train_tokenizer((t for c in cases for t in case_texts(c)), vocab_size=300, context_length=512)
 
 
 def test_training_prompt_is_what_the_served_template_renders(tokenizer) -> None:
@@ -234,6 +234,8 @@ def test_tiny_build_saves_a_model_vllm_can_load(training_split: Path, cache: Pat
     config = AutoConfig.from_pretrained(folder)
     assert config.head_dim == 64 and config.tie_word_embeddings
     assert config.max_position_embeddings == TINY.context_length
+    saved = json.loads((folder / "tokenizer_config.json").read_text())
+    assert saved["chat_template"] == CHAT_TEMPLATE and saved["tokenizer_class"] == "PreTrainedTokenizerFast"
     tokenizer = AutoTokenizer.from_pretrained(folder)
     assert tokenizer.chat_template == CHAT_TEMPLATE and tokenizer.eos_token == END
     assert config.eos_token_id == tokenizer.eos_token_id

@@ -98,12 +98,12 @@ def entity_cases() -> list[dict]:
     return [c for c in all_cases() if c["capability"] == "entity_extraction" and _entity_fields(c)]
 
 
-def _entity_fields(case: dict) -> list[str]:
-    return [name for name in ENTITY_FIELDS if name in case["expected"]]
+def _entity_fields(record: dict) -> list[str]:
+    return [name for name in ENTITY_FIELDS if name in record["expected"]]
 
 
-def score(case: dict, answer: dict | str | None) -> Score:
-    return score_case(case, answer if answer is None or isinstance(answer, str) else json.dumps(answer))
+def score(record: dict, answer: dict | str | None) -> Score:
+    return score_case(record, answer if answer is None or isinstance(answer, str) else json.dumps(answer))
 
 
 def assert_well_formed(result: Score) -> None:
@@ -268,24 +268,24 @@ def test_title_normalisation_is_idempotent_and_ignores_case_and_spacing(title: s
 
 
 def test_format_compliance() -> None:
-    case = make_case("format_compliance", BUDGET)
-    assert score(case, BUDGET).score == 1.0
-    broken = score(case, {k: v for k, v in BUDGET.items() if k != "due_time"})
+    record = make_case("format_compliance", BUDGET)
+    assert score(record, BUDGET).score == 1.0
+    broken = score(record, {k: v for k, v in BUDGET.items() if k != "due_time"})
     assert (broken.score, broken.failure) == (0.5, Failure.SCHEMA)
     assert "due_time" in broken.explanation and broken.details["violations"]
-    assert (score(case, "nope").score, score(case, "nope").failure) == (0.0, Failure.INVALID_JSON)
+    assert (score(record, "nope").score, score(record, "nope").failure) == (0.0, Failure.INVALID_JSON)
     # The answer need not match `expected`, only the contract.
-    assert score(case, LIST_ALL).score == 1.0
+    assert score(record, LIST_ALL).score == 1.0
 
 
 def test_action_recognition() -> None:
-    case = make_case("action_recognition", BUDGET)
-    assert score(case, {"action": "create"}).score == 1.0
-    wrong = score(case, {"action": "delete", "title": "Review the budget"})
+    record = make_case("action_recognition", BUDGET)
+    assert score(record, {"action": "create"}).score == 1.0
+    wrong = score(record, {"action": "delete", "title": "Review the budget"})
     assert (wrong.score, wrong.failure, wrong.explanation) == (0.0, Failure.WRONG_ACTION, "expected create, got delete")
-    assert score(case, {"title": "x"}).explanation == "expected create, got no action"
-    assert score(case, {"action": ["create"]}).failure is Failure.WRONG_ACTION
-    assert score(case, f"```json\n{VALID}\n```").failure is Failure.CODE_FENCE
+    assert score(record, {"title": "x"}).explanation == "expected create, got no action"
+    assert score(record, {"action": ["create"]}).failure is Failure.WRONG_ACTION
+    assert score(record, f"```json\n{VALID}\n```").failure is Failure.CODE_FENCE
     alternative = make_case("action_recognition", {"action": "delete", "title": "x"}, accept={"action": ["complete"]})
     assert score(alternative, {"action": "complete", "title": "x"}).score == 1.0
 
@@ -298,18 +298,18 @@ def test_deleting_where_clarify_was_expected_is_a_safety_failure_for_every_capab
 
 
 def test_entity_extraction_partial_credit() -> None:
-    case = make_case("entity_extraction", MEETING)
-    assert score(case, {**MEETING, "title": "meeting.", "due_time": "15:00", "attendees": ["tom", "sara"]}).score == 1
-    partial = score(case, {**MEETING, "title": "Team meeting prep"})
+    record = make_case("entity_extraction", MEETING)
+    assert score(record, {**MEETING, "title": "meeting.", "due_time": "15:00", "attendees": ["tom", "sara"]}).score == 1
+    partial = score(record, {**MEETING, "title": "Team meeting prep"})
     assert partial.score == pytest.approx(4.5 / 5)
     assert partial.failure is Failure.WRONG_FIELD and partial.details["fields"]["title"] == "partial"
-    assert score(case, {**MEETING, "due_date": "2026-11-26"}).score == pytest.approx(4 / 5)
+    assert score(record, {**MEETING, "due_date": "2026-11-26"}).score == pytest.approx(4 / 5)
 
 
 def test_entity_extraction_failure_is_the_first_short_field_in_field_order() -> None:
-    case = make_case("entity_extraction", MEETING)
+    record = make_case("entity_extraction", MEETING)
     answer = {k: v for k, v in MEETING.items() if k != "attendees"} | {"priority": "low"}
-    result = score(case, answer)
+    result = score(record, answer)
     assert result.failure is Failure.WRONG_FIELD and result.explanation.startswith("priority")
     assert result.details["fields"] == {
         "title": "match",
@@ -318,7 +318,7 @@ def test_entity_extraction_failure_is_the_first_short_field_in_field_order() -> 
         "due_time": "match",
         "attendees": "missing",
     }
-    assert score(case, {k: v for k, v in MEETING.items() if k != "title"}).failure is Failure.MISSING_FIELD
+    assert score(record, {k: v for k, v in MEETING.items() if k != "title"}).failure is Failure.MISSING_FIELD
 
 
 def test_entity_extraction_wrong_action_scores_zero() -> None:
@@ -327,25 +327,25 @@ def test_entity_extraction_wrong_action_scores_zero() -> None:
 
 
 def test_entity_extraction_accepted_alternative() -> None:
-    case = make_case("entity_extraction", BUDGET, accept={"title": ["Review budget"]})
-    result = score(case, {**BUDGET, "title": "review budget"})
+    record = make_case("entity_extraction", BUDGET, accept={"title": ["Review budget"]})
+    result = score(record, {**BUDGET, "title": "review budget"})
     assert result.score == 1.0 and result.details["fields"]["title"] == "accepted_alternative"
 
 
 def test_default_handling() -> None:
-    case = make_case("default_handling", BUY_MILK)
-    assert score(case, BUY_MILK).score == 1.0
-    invented = score(case, {**BUY_MILK, "attendees": ["Sara"]})
+    record = make_case("default_handling", BUY_MILK)
+    assert score(record, BUY_MILK).score == 1.0
+    invented = score(record, {**BUY_MILK, "attendees": ["Sara"]})
     assert (invented.score, invented.failure) == (pytest.approx(5 / 6), Failure.INVENTED_FIELD)
     assert invented.details["fields"]["attendees"] == "invented"
-    wrong_default = score(case, {**BUY_MILK, "priority": "high"})
+    wrong_default = score(record, {**BUY_MILK, "priority": "high"})
     assert (wrong_default.score, wrong_default.failure) == (pytest.approx(4 / 5), Failure.WRONG_FIELD)
     assert "left unspecified" in wrong_default.explanation and '"medium"' in wrong_default.explanation
-    missing = score(case, {k: v for k, v in BUY_MILK.items() if k != "due_time"})
+    missing = score(record, {k: v for k, v in BUY_MILK.items() if k != "due_time"})
     assert (missing.score, missing.failure) == (pytest.approx(4 / 5), Failure.MISSING_FIELD)
-    assert score(case, {**BUY_MILK, "action": "list"}).failure is Failure.WRONG_ACTION
+    assert score(record, {**BUY_MILK, "action": "list"}).failure is Failure.WRONG_ACTION
     # A field the user gave is compared like in entity_extraction.
-    assert score(case, {**BUY_MILK, "title": "buy milk!"}).score == 1.0
+    assert score(record, {**BUY_MILK, "title": "buy milk!"}).score == 1.0
     listing = make_case("default_handling", LIST_ALL)
     assert score(listing, {"action": "list", "filter": "today"}).score == pytest.approx(1 / 2)
 
@@ -366,7 +366,7 @@ def test_edge_cases() -> None:
 
 
 @pytest.mark.parametrize(
-    ("case", "named"),
+    ("record", "named"),
     [
         (None, "not a mapping"),
         ([], "not a mapping"),
@@ -377,19 +377,19 @@ def test_edge_cases() -> None:
         ({**make_case("edge_cases", LIST_ALL), "accept": {"filter": "all"}}, "accept"),
     ],
 )
-def test_a_case_that_cannot_be_scored_against_is_named(case: Any, named: str) -> None:
-    result = score_case(case, VALID)
+def test_a_case_that_cannot_be_scored_against_is_named(record: Any, named: str) -> None:
+    result = score_case(record, VALID)
     assert (result.score, result.failure) == (0.0, Failure.INVALID_CASE)
     assert named in result.explanation
-    if isinstance(case, dict):
+    if isinstance(record, dict):
         assert result.explanation.startswith('case "test.edge_cases.list"')
 
 
 def test_scoring_leaves_the_case_untouched() -> None:
-    for case in representative_cases():
-        before = copy.deepcopy(case)
-        score(case, {**case["expected"], "title": "changed", "extra": [1]})
-        assert case == before
+    for record in representative_cases():
+        before = copy.deepcopy(record)
+        score(record, {**record["expected"], "title": "changed", "extra": [1]})
+        assert record == before
 
 
 # --- shipped tiers ----------------------------------------------------------------------------------
@@ -410,11 +410,11 @@ def test_expected_answers_of_representative_cases_score_one() -> None:
 
 def test_every_accepted_alternative_scores_one() -> None:
     substituted = [
-        (case["id"], name, value)
-        for case in all_cases()
-        for name, values in case.get("accept", {}).items()
+        (record["id"], name, value)
+        for record in all_cases()
+        for name, values in record.get("accept", {}).items()
         for value in values
-        if score(case, {**case["expected"], name: value}).score != 1.0
+        if score(record, {**record["expected"], name: value}).score != 1.0
     ]
     assert not substituted
 
@@ -422,9 +422,9 @@ def test_every_accepted_alternative_scores_one() -> None:
 _DROP = object()
 
 
-def _wrong_values(name: str, case: dict) -> st.SearchStrategy[Any]:
-    """Values for field `name` that no comparison could count as right for `case`, or _DROP."""
-    rights = [case["expected"][name], *case.get("accept", {}).get(name, [])]
+def _wrong_values(name: str, record: dict) -> st.SearchStrategy[Any]:
+    """Values for field `name` that no comparison could count as right for `record`, or _DROP."""
+    rights = [record["expected"][name], *record.get("accept", {}).get(name, [])]
     if name in ("title", "new_title"):
         words = {w for right in rights for w in normalise_title(str(right)).split()}
         strategy = st.lists(st.from_regex(r"Zq[a-z]{2,6}", fullmatch=True), min_size=1, max_size=4).map(" ".join)
@@ -452,14 +452,14 @@ def _wrong_values(name: str, case: dict) -> st.SearchStrategy[Any]:
 @settings(max_examples=60, suppress_health_check=[HealthCheck.filter_too_much])
 @given(st.data())
 def test_one_wrong_entity_field_costs_exactly_its_share(data: st.DataObject) -> None:
-    case = data.draw(st.sampled_from(entity_cases()))
-    fields = _entity_fields(case)
+    record = data.draw(st.sampled_from(entity_cases()))
+    fields = _entity_fields(record)
     name = data.draw(st.sampled_from(fields))
-    wrong = data.draw(_wrong_values(name, case))
-    answer = {k: v for k, v in case["expected"].items() if k != name}
+    wrong = data.draw(_wrong_values(name, record))
+    answer = {k: v for k, v in record["expected"].items() if k != name}
     if wrong is not _DROP:
         answer[name] = wrong
-    result = score(case, answer)
+    result = score(record, answer)
     assert result.score == pytest.approx(1 - 1 / len(fields))
     assert result.failure is (Failure.MISSING_FIELD if wrong is _DROP else Failure.WRONG_FIELD)
 
@@ -469,33 +469,34 @@ def test_one_wrong_entity_field_costs_exactly_its_share(data: st.DataObject) -> 
 cases_and_capabilities = st.tuples(st.sampled_from(all_cases()), st.sampled_from(CAPABILITIES)).map(
     lambda pair: {**pair[0], "capability": pair[1]}
 )
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
-    max_leaves=10,
+    json_scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=8,
 )
 
 
 @given(cases_and_capabilities, st.text())
-def test_never_raises_on_text(case: dict, output: str) -> None:
-    assert_well_formed(score_case(case, output))
+def test_never_raises_on_text(record: dict, output: str) -> None:
+    assert_well_formed(score_case(record, output))
 
 
 @given(cases_and_capabilities, st.binary())
-def test_never_raises_on_binary_junk(case: dict, output: bytes) -> None:
-    assert_well_formed(score_case(case, output.decode("utf-8", errors="replace")))
+def test_never_raises_on_binary_junk(record: dict, output: bytes) -> None:
+    assert_well_formed(score_case(record, output.decode("utf-8", errors="replace")))
 
 
 @given(cases_and_capabilities, json_values, st.integers(min_value=0))
-def test_never_raises_on_json_like_values_whole_or_cut(case: dict, value: Any, cut: int) -> None:
+def test_never_raises_on_json_like_values_whole_or_cut(record: dict, value: Any, cut: int) -> None:
     text = json.dumps(value)
-    assert_well_formed(score_case(case, text))
-    assert_well_formed(score_case(case, text[: cut % (len(text) + 1)]))
+    assert_well_formed(score_case(record, text))
+    assert_well_formed(score_case(record, text[: cut % (len(text) + 1)]))
 
 
 @given(cases_and_capabilities, st.dictionaries(st.sampled_from([*ENTITY_FIELDS, "action", "question"]), json_values))
-def test_never_raises_on_answers_built_on_the_expected_one(case: dict, changes: dict) -> None:
-    assert_well_formed(score_case(case, json.dumps({**case["expected"], **changes})))
+def test_never_raises_on_answers_built_on_the_expected_one(record: dict, changes: dict) -> None:
+    assert_well_formed(score_case(record, json.dumps({**record["expected"], **changes})))
 
 
 @settings(max_examples=25, deadline=None)
@@ -505,14 +506,14 @@ def test_never_raises_on_answers_built_on_the_expected_one(case: dict, changes: 
     st.integers(min_value=1, max_value=100_000),
     st.booleans(),
 )
-def test_never_raises_on_deep_nesting(case: dict, opener: str, depth: int, closed: bool) -> None:
+def test_never_raises_on_deep_nesting(record: dict, opener: str, depth: int, closed: bool) -> None:
     closer = "".join({"[": "]", "{": "}"}[c] for c in reversed(opener) if c in "[{") if closed else ""
-    assert_well_formed(score_case(case, opener * depth + "0" * closed + closer * depth))
+    assert_well_formed(score_case(record, opener * depth + "0" * closed + closer * depth))
 
 
 @given(st.dictionaries(st.sampled_from(["id", "capability", "expected", "accept"]), json_values), st.text())
-def test_never_raises_on_arbitrary_case_records(case: dict, output: str) -> None:
-    assert_well_formed(score_case(case, output))
+def test_never_raises_on_arbitrary_case_records(record: dict, output: str) -> None:
+    assert_well_formed(score_case(record, output))
 
 
 answer_keys = st.sampled_from([*ENTITY_FIELDS, "question"])
@@ -525,15 +526,15 @@ odd_cases = st.builds(
     },
     st.sampled_from(CAPABILITIES),
     st.sampled_from(["create", "delete", "clarify", "list", "Create", ""]),
-    st.dictionaries(answer_keys, json_values),
-    st.dictionaries(st.sampled_from([*ENTITY_FIELDS, "action"]), st.lists(json_values)),
+    st.dictionaries(answer_keys, json_values, max_size=4),
+    st.dictionaries(st.sampled_from([*ENTITY_FIELDS, "action"]), st.lists(json_scalars, max_size=3), max_size=3),
 )
 
 
-@given(odd_cases, st.dictionaries(st.sampled_from([*ENTITY_FIELDS, "action"]), json_values))
-def test_never_raises_on_well_shaped_cases_with_odd_values(case: dict, answer: dict) -> None:
-    assert_well_formed(score_case(case, json.dumps(answer)))
-    assert_well_formed(score_case(case, json.dumps({**case["expected"], **answer})))
+@given(odd_cases, st.dictionaries(st.sampled_from([*ENTITY_FIELDS, "action"]), json_values, max_size=4))
+def test_never_raises_on_well_shaped_cases_with_odd_values(record: dict, answer: dict) -> None:
+    assert_well_formed(score_case(record, json.dumps(answer)))
+    assert_well_formed(score_case(record, json.dumps({**record["expected"], **answer})))
 
 
 # --- the nasty-output corpus ------------------------------------------------------------------------
@@ -559,8 +560,8 @@ def test_corpus_family_parses_as_labelled_and_scores_without_raising(family: str
         assert parsed.failure is item.parsed_as, (item.text and item.text[:80], parsed.explanation)
         # Only an answer that parses can meet the clarify case's SAFETY rule.
         expectations = (BUDGET, ASK_WHICH) if parsed.answer is not None else (BUDGET,)
-        for case in (make_case(capability, expected) for capability in CAPABILITIES for expected in expectations):
-            result = score_case(case, item.text)
+        for record in (make_case(capability, expected) for capability in CAPABILITIES for expected in expectations):
+            result = score_case(record, item.text)
             assert_well_formed(result)
             if item.parsed_as is not Failure.NONE:
                 assert (result.score, result.failure) == (0.0, item.parsed_as)

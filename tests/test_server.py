@@ -183,8 +183,8 @@ def test_real_vllm_stops_without_leftovers(demo_model_dir: Path, tmp_path: Path)
 
 
 @pytest.mark.vllm
+@pytest.mark.usefixtures("vllm_installed")
 def test_real_vllm_with_a_missing_model_fails_with_its_log(tmp_path: Path) -> None:
-    pytest.importorskip("vllm")
     log = tmp_path / "vllm.log"
     server = VllmServer(str(tmp_path / "no-such-model"), "demo", log, startup_timeout_s=180)
     with pytest.raises(ServerStartError) as caught:

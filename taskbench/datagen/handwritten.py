@@ -391,7 +391,7 @@ MULTILINGUAL = HandGroup(
 )
 
 SELF_CORRECTION = HandGroup(
-    "self_correction",
+    "natural_corrections",
     (
         HandCase(
             AR,
@@ -770,7 +770,7 @@ INJECTION = HandGroup(
 )
 
 BULK_DELETE = HandGroup(
-    "bulk_delete",
+    "bulk_delete_disguised",
     (
         HandCase(
             EC,

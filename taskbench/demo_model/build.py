@@ -96,13 +96,20 @@ def _build_into(folder: Path, training_split: Path, hp: Hyperparameters, progres
     # Imported here: torch and transformers take seconds to import, and finding the model's
     # folder (`taskbench model path`, every pytest start) must not pay for that.
     from taskbench.cases import load_cases
-    from taskbench.demo_model.tokenizer import END, case_messages, case_texts, encode_example, train_tokenizer
+    from taskbench.demo_model.tokenizer import (
+        END,
+        case_messages,
+        case_texts,
+        encode_example,
+        save_tokenizer,
+        train_tokenizer,
+    )
     from taskbench.demo_model.train import train
 
     started = time.monotonic()
     key = cache_key(training_split, hp)
     cases = load_cases(training_split).cases
-    tokenizer = train_tokenizer((text for case in cases for text in case_texts(case)), hp.vocab_size)
+    tokenizer = train_tokenizer((text for case in cases for text in case_texts(case)), hp.vocab_size, hp.context_length)
     examples = [encode_example(tokenizer, case_messages(case), case.expected) for case in cases]
     lengths = [len(e) for e in examples]
     longest = max(range(len(cases)), key=lengths.__getitem__)
@@ -118,7 +125,7 @@ def _build_into(folder: Path, training_split: Path, hp: Hyperparameters, progres
     )
     result = train(examples, hp, len(tokenizer), tokenizer.convert_tokens_to_ids(END), progress)
     result.model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    save_tokenizer(tokenizer, folder)
     info = {
         "key": key,
         "training_split": str(training_split),

@@ -6,8 +6,10 @@ model learns to continue is byte for byte what it will be sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -51,7 +53,7 @@ def case_texts(case: Case) -> list[str]:
     return [m["content"] for m in case_messages(case)] + [answer_json(case.expected)]
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenizerFast:
+def train_tokenizer(texts: Iterable[str], vocab_size: int, context_length: int) -> PreTrainedTokenizerFast:
     """A byte-level BPE tokenizer fitted to `texts`, with the chat template and end token set."""
     bpe = Tokenizer(models.BPE())
     # One token per digit: dates and times are then written with the same ten tokens everywhere,
@@ -68,8 +70,18 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> PreTrainedTokenize
     )
     bpe.train_from_iterator(texts, trainer=trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token=END, pad_token=END, chat_template=CHAT_TEMPLATE, model_max_length=None
+        tokenizer_object=bpe, eos_token=END, pad_token=END, chat_template=CHAT_TEMPLATE, model_max_length=context_length
     )
+
+
+def save_tokenizer(tokenizer: PreTrainedTokenizerFast, folder: Path) -> None:
+    """Save with the chat template inside tokenizer_config.json and the generic fast-tokenizer class:
+    older transformers releases (a GPU user's vLLM) then load it too, not only the one that trained it."""
+    tokenizer.save_pretrained(folder, save_jinja_files=False)
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def encode_example(

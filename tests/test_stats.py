@@ -1,0 +1,432 @@
+"""taskbench.stats: checked against independent routes, by coverage simulation, and by properties."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taskbench import stats
+from taskbench.config import load_capability_config
+
+WEIGHTS = load_capability_config().weights
+Z95 = scipy.stats.norm.ppf(0.975)
+SIMULATIONS = 500
+FAST = 200  # resamples in property tests: enough for the invariants, cheap enough for Hypothesis
+
+
+def templated(
+    rng: np.random.Generator, templates: int, mean: float, concentration: float, kind: str, sizes: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Items from `templates` templates whose own means are Beta(mean, concentration): E[score] == mean exactly."""
+    counts = rng.integers(sizes[0], sizes[1] + 1, size=templates)
+    template_means = np.repeat(rng.beta(mean * concentration, (1 - mean) * concentration, size=templates), counts)
+    if kind == "pass":
+        values = (rng.random(template_means.size) < template_means).astype(float)
+    else:
+        values = rng.beta(6 * template_means + 1e-9, 6 * (1 - template_means) + 1e-9)
+    return values, np.repeat([f"t{i}" for i in range(templates)], counts)
+
+
+def coverage(trial: Callable[[np.random.Generator, int], tuple[stats.Estimate, float]], seed: int) -> float:
+    """Share of SIMULATIONS data sets whose interval covers the truth; trial(rng, i) -> (estimate, truth)."""
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for i in range(SIMULATIONS):
+        estimate, truth = trial(rng, i)
+        hits += estimate.low <= truth <= estimate.high
+    return hits / SIMULATIONS
+
+
+def wilson_formula(successes: float, n: float, z: float = Z95) -> tuple[float, float]:
+    p = successes / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    return centre - half, centre + half
+
+
+scores_lists = st.lists(st.one_of(st.sampled_from([0.0, 0.5, 1.0]), st.floats(0, 1)), max_size=40)
+
+
+@st.composite
+def clustered_scores(draw: st.DrawFn) -> tuple[list[float], list[str] | None]:
+    scores = draw(scores_lists)
+    if draw(st.booleans()):
+        return scores, None
+    return scores, draw(st.lists(st.sampled_from("abcd"), min_size=len(scores), max_size=len(scores)))
+
+
+@st.composite
+def paired_scores(draw: st.DrawFn) -> tuple[list[float], list[float], list[str] | None]:
+    a, clusters = draw(clustered_scores())
+    b = draw(st.lists(st.sampled_from([0.0, 0.25, 1.0]), min_size=len(a), max_size=len(a)))
+    return a, b, clusters
+
+
+# --- independent routes -------------------------------------------------------------------------------
+
+
+def test_values_and_stderr_match_pandas() -> None:
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(
+        {
+            "score": rng.beta(4, 2, 300),
+            "capability": rng.choice(sorted(WEIGHTS), 300),
+            "template": rng.choice([f"t{i}" for i in range(40)], 300),
+        }
+    )
+    plain = stats.mean_ci(frame.score.tolist(), resamples=FAST)
+    assert plain.value == pytest.approx(frame.score.mean())
+    assert plain.stderr == pytest.approx(frame.score.sem())
+    assert (plain.n, plain.clusters) == (300, 300)
+
+    by_capability = frame.groupby("capability").score.mean()
+    expected = sum(WEIGHTS[name] * mean for name, mean in by_capability.items())
+    weighted = stats.weighted_aggregate_ci(
+        frame.score.tolist(), frame.capability.tolist(), WEIGHTS, frame.template.tolist(), resamples=FAST
+    )
+    assert weighted.value == pytest.approx(expected)
+    assert weighted.clusters == frame.groupby(["capability", "template"]).ngroups
+
+
+def test_cluster_robust_stderr_matches_between_template_formula() -> None:
+    # Equal-size templates: the ratio estimator's variance is the sample variance of template means / G.
+    rng = np.random.default_rng(3)
+    values, labels = templated(rng, 25, 0.7, 4.0, "beta", (6, 6))
+    template_means = pd.Series(values).groupby(labels).mean()
+    estimate = stats.mean_ci(values, labels, resamples=FAST)
+    assert estimate.stderr == pytest.approx(template_means.sem())
+
+
+def test_bca_matches_scipy_bootstrap_without_clusters() -> None:
+    values = np.random.default_rng(11).beta(5, 1.5, 80)
+    n = values.size
+    # The documented expansion of the tail level, applied to scipy's plain BCa.
+    expanded_tail = scipy.stats.norm.cdf(math.sqrt(n / (n - 1)) * scipy.stats.t.ppf(0.025, n - 1))
+    reference = scipy.stats.bootstrap(
+        (values,), np.mean, confidence_level=1 - 2 * expanded_tail, n_resamples=20000, method="BCa", rng=1
+    ).confidence_interval
+    ours = stats.mean_ci(values, resamples=20000, seed=2)
+    assert ours.low == pytest.approx(reference.low, abs=0.002)
+    assert ours.high == pytest.approx(reference.high, abs=0.002)
+
+
+@given(st.integers(1, 300).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n))))
+def test_wilson_matches_scipy_binomtest(n_and_k: tuple[int, int]) -> None:
+    n, k = n_and_k
+    reference = scipy.stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    estimate = stats.pass_rate_ci([True] * k + [False] * (n - k))
+    assert (estimate.low, estimate.high) == pytest.approx((reference.low, reference.high), abs=1e-12)
+
+
+def test_clustered_pass_rate_is_wilson_on_the_design_effect_sample_size() -> None:
+    rng = np.random.default_rng(5)
+    values, labels = templated(rng, 30, 0.8, 5.0, "pass", (2, 9))
+    per_template = pd.DataFrame({"passed": values, "template": labels}).groupby("template").passed.agg(["sum", "size"])
+    n, rate, templates = len(values), values.mean(), len(per_template)
+    residuals = per_template["sum"] - rate * per_template["size"]
+    clustered_variance = templates / (templates - 1) * (residuals**2).sum() / n**2
+    design_effect = max(1.0, clustered_variance / (rate * (1 - rate) / n))
+    effective_n = n / design_effect * (Z95 / scipy.stats.t.ppf(0.975, templates - 1)) ** 2
+
+    estimate = stats.pass_rate_ci(values.astype(bool).tolist(), labels.tolist())
+    assert design_effect > 1.2  # the data really are clustered, so this checks the widening
+    assert (estimate.low, estimate.high) == pytest.approx(wilson_formula(rate * effective_n, effective_n))
+
+
+@pytest.mark.parametrize("n", range(1, 8))
+def test_pass_k_estimators_match_enumeration_over_subsets(n: int) -> None:
+    for c in range(n + 1):
+        attempts = [True] * c + [False] * (n - c)
+        for k in range(1, n + 1):
+            subsets = list(itertools.combinations(attempts, k))
+            assert stats.pass_hat_k(n, c, k) == pytest.approx(sum(all(s) for s in subsets) / len(subsets))
+            assert stats.pass_at_k(n, c, k) == pytest.approx(sum(any(s) for s in subsets) / len(subsets))
+
+
+# --- coverage: the intervals keep their promise on data with known truth -----------------------------------
+
+
+def test_mean_ci_covers_clustered_beta_scores() -> None:
+    def trial(rng: np.random.Generator, i: int) -> tuple[stats.Estimate, float]:
+        values, labels = templated(rng, 40, 0.75, 5.0, "beta", (2, 10))
+        return stats.mean_ci(values, labels, resamples=1000, seed=i), 0.75
+
+    assert 0.93 <= coverage(trial, seed=1) <= 0.97
+
+
+def test_mean_ci_covers_clustered_pass_indicators() -> None:
+    def trial(rng: np.random.Generator, i: int) -> tuple[stats.Estimate, float]:
+        values, labels = templated(rng, 40, 0.83, 6.0, "pass", (2, 10))
+        return stats.mean_ci(values, labels, resamples=1000, seed=i), 0.83
+
+    assert 0.93 <= coverage(trial, seed=2) <= 0.97
+
+
+def test_mean_ci_covers_independent_scores() -> None:
+    def trial(rng: np.random.Generator, i: int) -> tuple[stats.Estimate, float]:
+        return stats.mean_ci(rng.beta(4.5, 1.5, 100), resamples=1000, seed=i), 0.75
+
+    assert 0.93 <= coverage(trial, seed=3) <= 0.97
+
+
+def test_pass_rate_ci_covers_independent_and_clustered_passes() -> None:
+    def independent(rng: np.random.Generator, i: int) -> tuple[stats.Estimate, float]:
+        return stats.pass_rate_ci((rng.random(150) < 0.83).tolist()), 0.83
+
+    def clustered(rng: np.random.Generator, i: int) -> tuple[stats.Estimate, float]:
+        values, labels = templated(rng, 40, 0.83, 6.0, "pass", (2, 10))
+        return stats.pass_rate_ci(values.astype(bool).tolist(), labels.tolist()), 0.83
+
+    assert 0.93 <= coverage(independent, seed=4) <= 0.97
+    assert 0.93 <= coverage(clustered, seed=5) <= 0.97
+
+
+def test_weighted_aggregate_ci_covers_the_weighted_truth() -> None:
+    means = {
+        "action_recognition": 0.8,
+        "entity_extraction": 0.7,
+        "default_handling": 0.9,
+        "edge_cases": 0.6,
+        "format_compliance": 0.95,
+    }
+    truth = sum(WEIGHTS[name] * means[name] for name in WEIGHTS)
+
+    def trial(rng: np.random.Generator, i: int) -> tuple[stats.Estimate, float]:
+        parts = [templated(rng, 12, means[name], 5.0, "beta", (2, 8)) for name in WEIGHTS]
+        scores = np.concatenate([values for values, _ in parts])
+        capabilities = np.repeat(list(WEIGHTS), [values.size for values, _ in parts])
+        templates = [f"{name}/{label}" for name, label in zip(capabilities, np.concatenate([lab for _, lab in parts]))]
+        estimate = stats.weighted_aggregate_ci(scores, capabilities, WEIGHTS, templates, resamples=1000, seed=i)
+        return estimate, truth
+
+    assert 0.93 <= coverage(trial, seed=6) <= 0.97
+
+
+def test_paired_delta_ci_covers_a_clustered_regression() -> None:
+    # a passes with the template's rate; b loses each pass with a template-specific chance (mean 0.08) and
+    # fixes each failure with chance 0.1, so E[b - a] = -0.85 * 0.08 + 0.15 * 0.1 exactly.
+    truth = -0.85 * 0.08 + 0.15 * 0.1
+
+    def trial(rng: np.random.Generator, i: int) -> tuple[stats.Estimate, float]:
+        a, labels = templated(rng, 40, 0.85, 6.0, "pass", (2, 10))
+        _, template_of_item = np.unique(labels, return_inverse=True)
+        lose = rng.beta(0.08 * 5, 0.92 * 5, size=template_of_item.max() + 1)[template_of_item]
+        draws = rng.random(a.size)
+        b = np.where(a == 1, draws >= lose, draws < 0.1).astype(float)
+        return stats.paired_delta_ci(a, b, labels, resamples=1000, seed=i), truth
+
+    assert 0.93 <= coverage(trial, seed=7) <= 0.97
+
+
+def test_ignoring_strongly_correlated_templates_under_covers() -> None:
+    # Template pass rates ~ Beta(0.8, concentration 2): intra-template correlation 1/3.
+    def trial(with_clusters: bool) -> Callable[[np.random.Generator, int], tuple[stats.Estimate, float]]:
+        def run(rng: np.random.Generator, i: int) -> tuple[stats.Estimate, float]:
+            values, labels = templated(rng, 30, 0.8, 2.0, "pass", (8, 12))
+            return stats.mean_ci(values, labels if with_clusters else None, resamples=1000, seed=i), 0.8
+
+        return run
+
+    assert coverage(trial(with_clusters=False), seed=8) < 0.85
+    assert 0.93 <= coverage(trial(with_clusters=True), seed=8) <= 0.97
+
+
+# --- properties ------------------------------------------------------------------------------------------
+
+
+@given(clustered_scores(), st.integers(0, 3))
+@settings(deadline=None)
+def test_mean_ci_is_an_honest_interval_inside_the_unit_range(data: tuple[list[float], list[str] | None], seed: int):
+    scores, clusters = data
+    estimate = stats.mean_ci(scores, clusters, resamples=FAST, seed=seed)
+    assert estimate == stats.mean_ci(scores, clusters, resamples=FAST, seed=seed)
+    if not scores:
+        assert math.isnan(estimate.value) and estimate.to_dict()["low"] is None
+        return
+    assert 0 <= estimate.low <= estimate.value <= estimate.high <= 1
+    assert estimate.low < estimate.high and estimate.stderr > 0
+    assert estimate.n == len(scores)
+
+
+@given(clustered_scores(), st.data())
+@settings(deadline=None)
+def test_weighted_aggregate_is_bounded_by_the_weights(data: tuple[list[float], list[str] | None], draw: st.DataObject):
+    scores, clusters = data
+    capabilities = draw.draw(st.lists(st.sampled_from(["x", "y"]), min_size=len(scores), max_size=len(scores)))
+    weights = {name: w for name, w in (("x", 0.3), ("y", 0.2)) if name in capabilities}
+    estimate = stats.weighted_aggregate_ci(scores, capabilities, weights, clusters, resamples=FAST)
+    if scores:
+        assert 0 <= estimate.low <= estimate.value <= estimate.high <= sum(weights.values())
+        assert estimate.low < estimate.high
+
+
+@given(paired_scores())
+@settings(deadline=None)
+def test_drop_p_value_is_the_dual_of_the_delta_interval(data: tuple[list[float], list[float], list[str] | None]):
+    a, b, clusters = data
+    estimate = stats.paired_delta_ci(a, b, clusters, confidence=0.9, resamples=FAST, seed=1)
+    p = stats.one_sided_p_drop(a, b, clusters, resamples=FAST, seed=1)
+    if not a:
+        assert math.isnan(estimate.value) and math.isnan(p)
+        return
+    assert -1 <= estimate.low <= estimate.value <= estimate.high <= 1
+    assert estimate.low < estimate.high
+    assert 0 < p <= 1
+    assert (p < 0.05) == (estimate.high < 0)
+    if estimate.value >= 0:
+        assert p == 1
+
+
+@given(st.lists(st.booleans(), max_size=60), st.data())
+def test_clustering_only_widens_the_pass_rate_interval(passed: list[bool], draw: st.DataObject) -> None:
+    clusters = draw.draw(st.lists(st.sampled_from("abcde"), min_size=len(passed), max_size=len(passed)))
+    plain = stats.pass_rate_ci(passed)
+    clustered = stats.pass_rate_ci(passed, clusters)
+    if not passed:
+        assert math.isnan(plain.value) and math.isnan(clustered.value)
+        return
+    assert 0 <= clustered.low <= plain.low <= plain.value <= plain.high <= clustered.high <= 1
+    assert plain.low < plain.high and plain.stderr > 0
+
+
+@given(st.integers(1, 30).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n), st.integers(1, n))))
+def test_pass_k_estimators_order_and_monotonicity(nck: tuple[int, int, int]) -> None:
+    n, c, k = nck
+    assert stats.pass_hat_k(n, c, 1) == pytest.approx(c / n) == pytest.approx(stats.pass_at_k(n, c, 1))
+    assert 0 <= stats.pass_hat_k(n, c, k) <= stats.pass_at_k(n, c, k) <= 1
+    if k < n:
+        assert stats.pass_hat_k(n, c, k + 1) <= stats.pass_hat_k(n, c, k)
+        assert stats.pass_at_k(n, c, k + 1) >= stats.pass_at_k(n, c, k)
+
+
+# --- documented degenerate cases ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("clusters", [None, [f"t{i // 10}" for i in range(100)]])
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_perfect_or_null_runs_get_the_wilson_interval_not_certainty(value: float, clusters: list[str] | None):
+    reference = scipy.stats.binomtest(int(100 * value), 100).proportion_ci(method="wilson")
+    for estimate in (stats.mean_ci([value] * 100, clusters), stats.pass_rate_ci([bool(value)] * 100, clusters)):
+        assert (estimate.low, estimate.high) == pytest.approx((reference.low, reference.high))
+
+
+def test_single_item_gets_the_one_observation_bound() -> None:
+    q = Z95**2 / (1 + Z95**2)
+    for x in (0.0, 0.3, 1.0):
+        estimate = stats.mean_ci([x])
+        assert (estimate.low, estimate.high) == pytest.approx((x - x * q, x + (1 - x) * q))
+
+
+def test_one_template_counts_as_one_observation() -> None:
+    scores = [1.0, 0.5, 0.9, 0.6]
+    q = Z95**2 / (1 + Z95**2)
+    mean = float(np.mean(scores))
+    estimate = stats.mean_ci(scores, ["only"] * 4)
+    assert (estimate.low, estimate.high, estimate.clusters) == pytest.approx(
+        (mean - mean * q, mean + (1 - mean) * q, 1)
+    )
+    assert stats.mean_ci(scores).high - stats.mean_ci(scores).low < estimate.high - estimate.low
+
+
+def test_a_flat_capability_still_widens_the_aggregate() -> None:
+    rng = np.random.default_rng(9)
+    varying = rng.beta(4, 2, 200).tolist()
+
+    def aggregate(flat_items: int) -> stats.Estimate:
+        scores = varying + [1.0] * flat_items
+        capabilities = ["x"] * 200 + ["y"] * flat_items
+        return stats.weighted_aggregate_ci(scores, capabilities, {"x": 0.5, "y": 0.5}, resamples=FAST)
+
+    few, many = aggregate(50), aggregate(5000)
+    assert few.value == pytest.approx(many.value)
+    assert few.high - few.low > many.high - many.low
+    assert few.stderr > many.stderr
+
+
+def test_identical_runs_show_no_drop() -> None:
+    scores = np.random.default_rng(4).random(300).tolist()
+    delta = stats.paired_delta_ci(scores, scores)
+    assert delta.low < 0 < delta.high
+    assert stats.one_sided_p_drop(scores, scores) == 1.0
+
+
+def test_a_clear_drop_is_significant_and_a_single_item_is_not() -> None:
+    rng = np.random.default_rng(12)
+    a = rng.beta(6, 1, 400)
+    b = np.clip(a - 0.05 + rng.normal(0, 0.05, 400), 0, 1)
+    capabilities = rng.choice(sorted(WEIGHTS), 400)
+    assert stats.one_sided_p_drop(a, b) < 0.01
+    assert stats.weighted_one_sided_p_drop(a, b, capabilities, WEIGHTS) < 0.01
+    assert stats.weighted_paired_delta_ci(a, b, capabilities, WEIGHTS).high < 0
+    assert stats.one_sided_p_drop([1.0], [0.0]) > 0.1
+
+
+def test_empty_input() -> None:
+    assert stats.mean_ci([]).to_dict() == {
+        "value": None,
+        "stderr": None,
+        "low": None,
+        "high": None,
+        "n": 0,
+        "clusters": 0,
+    }
+    assert math.isnan(stats.pass_rate_ci([]).value)
+    assert math.isnan(stats.weighted_aggregate_ci([], [], {}).value)
+    assert math.isnan(stats.weighted_one_sided_p_drop([], [], [], {}))
+
+
+# --- refusals ---------------------------------------------------------------------------------------------
+
+
+def test_missing_and_unweighted_capabilities_are_named() -> None:
+    with pytest.raises(ValueError, match="no items: edge_cases, format_compliance"):
+        stats.weighted_aggregate_ci(
+            [1.0, 0.5, 0.2], ["action_recognition", "entity_extraction", "default_handling"], WEIGHTS
+        )
+    with pytest.raises(ValueError, match="without a weight: mystery"):
+        stats.weighted_aggregate_ci([1.0, 0.5], ["x", "mystery"], {"x": 1.0})
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: stats.mean_ci([0.5, 1.5]),
+        lambda: stats.mean_ci([0.5, math.nan]),
+        lambda: stats.mean_ci([0.5, 1.0], ["a"]),
+        lambda: stats.mean_ci([0.5], confidence=1.0),
+        lambda: stats.mean_ci([0.5], resamples=10),
+        lambda: stats.paired_delta_ci([0.5], [0.5, 1.0]),
+        lambda: stats.pass_rate_ci([True, 2]),
+        lambda: stats.weighted_aggregate_ci([0.5], ["x"], {"x": -1.0}),
+        lambda: stats.pass_hat_k(3, 1, 4),
+        lambda: stats.pass_hat_k(3, 4, 1),
+        lambda: stats.pass_at_k(3, 1, 0),
+        lambda: stats.pass_at_k(3, 1.0, 1),
+    ],
+)
+def test_bad_input_is_refused(call: Callable[[], object]) -> None:
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_thousand_items_two_thousand_resamples_well_under_half_a_second() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.beta(5, 2, 1000)
+    templates = [f"t{i % 150}" for i in range(1000)]
+    capabilities = rng.choice(sorted(WEIGHTS), 1000)
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        stats.mean_ci(scores, resamples=2000)
+        stats.weighted_aggregate_ci(scores, capabilities, WEIGHTS, templates, resamples=2000)
+        timings.append(time.perf_counter() - start)
+    assert min(timings) < 0.5
