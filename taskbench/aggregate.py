@@ -2,16 +2,33 @@
 
 Weights are never renormalised: a run that covers only some capabilities reports the weighted sum over
 what it covers, the weight it covers, and is labelled partial.
+
+Every mean carries a standard error and a 95 % interval from a cluster bootstrap over templates (items
+generated from one template are correlated, so templates are the independent units), every pass rate a
+Wilson interval on the design-effect sample size, and the weighted aggregate an interval stratified by
+capability. The methods are taskbench.stats'.
 """
 
 from __future__ import annotations
 
+import copy
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scorers import FAILURE_THRESHOLD
+from taskbench import stats
 from taskbench.config import LEVELS, CapabilityConfig
+
+CONFIDENCE = 0.95
+DEFAULT_RESAMPLES = 2000
+DEFAULT_SEED = 0
+
+
+def cluster_key(record: Mapping[str, Any]) -> str:
+    """The independent unit an item belongs to: its template, within its capability."""
+    return f"{record['capability']}/{record['template']}"
 
 
 def _cell(records: Sequence[Mapping[str, Any]], errors: int) -> dict[str, Any]:
@@ -31,6 +48,9 @@ def summarize(
     errors: Sequence[Mapping[str, Any]],
     config: CapabilityConfig,
     tier_case_ids: Sequence[str],
+    *,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
 ) -> dict[str, Any]:
     """`records` are scored items, `errors` items that could not be scored (never counted as 0)."""
     records = sorted(records, key=lambda r: r["id"])
@@ -55,7 +75,7 @@ def summarize(
     covered = [c.name for c in config.capabilities if capabilities[c.name]["n"]]
     selected = {r["id"] for r in records} | {e["id"] for e in errors}
     total = sum(c.weight * capabilities[c.name]["mean"] for c in config.capabilities if c.name in covered)
-    return {
+    summary = {
         "capabilities": capabilities,
         "aggregate": {
             "value": total if covered else None,
@@ -69,3 +89,81 @@ def summarize(
             "errors": len(errors),
         },
     }
+    return add_statistics(summary, records, resamples=resamples, seed=seed)
+
+
+def add_statistics(
+    summary: Mapping[str, Any],
+    records: Sequence[Mapping[str, Any]],
+    *,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, Any]:
+    """A copy of `summary` with standard errors and intervals added to every cell and to the aggregate."""
+    summary = copy.deepcopy(dict(summary))
+    by_capability: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    by_cell: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_capability[record["capability"]].append(record)
+        by_cell[record["capability"], record["level"]].append(record)
+    for name, cell in summary["capabilities"].items():
+        cell.update(_cell_statistics(by_capability[name], resamples, seed))
+        for level, level_cell in cell["levels"].items():
+            level_cell.update(_cell_statistics(by_cell[name, level], resamples, seed))
+
+    aggregate = summary["aggregate"]
+    weights = {name: summary["capabilities"][name]["weight"] for name in aggregate["covered"]}
+    members = [r for r in records if r["capability"] in weights]
+    estimate = (
+        stats.weighted_aggregate_ci(
+            [r["score"] for r in members],
+            [r["capability"] for r in members],
+            weights,
+            [cluster_key(r) for r in members],
+            confidence=CONFIDENCE,
+            resamples=resamples,
+            seed=seed,
+        )
+        if weights
+        else stats.Estimate.empty()
+    )
+    aggregate.update(_interval_fields(estimate, "ci"))
+    summary["statistics"] = {
+        "confidence": CONFIDENCE,
+        "resamples": resamples,
+        "seed": seed,
+        "clusters": "template",
+        "mean_interval": "cluster bootstrap over templates, expanded BCa (stratified by capability for the aggregate)",
+        "pass_rate_interval": "Wilson score interval on the design-effect sample size",
+    }
+    return summary
+
+
+def summary_with_statistics(results: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary of a results dict, with statistics computed from its items when the file predates them."""
+    summary = results["summary"]
+    if "statistics" in summary:
+        return summary
+    return add_statistics(summary, results["items"])
+
+
+def _cell_statistics(records: Sequence[Mapping[str, Any]], resamples: int, seed: int) -> dict[str, Any]:
+    clusters = [cluster_key(r) for r in records]
+    mean = stats.mean_ci([r["score"] for r in records], clusters, confidence=CONFIDENCE, resamples=resamples, seed=seed)
+    pass_rate = stats.pass_rate_ci([r["passed"] for r in records], clusters, confidence=CONFIDENCE)
+    return {
+        **_interval_fields(mean, "mean_ci"),
+        "pass_rate_ci": _interval(pass_rate),
+    }
+
+
+def _interval_fields(estimate: stats.Estimate, name: str) -> dict[str, Any]:
+    return {
+        "stderr": None if math.isnan(estimate.stderr) else estimate.stderr,
+        name: _interval(estimate),
+        "templates": estimate.clusters,
+    }
+
+
+def _interval(estimate: stats.Estimate) -> list[float] | None:
+    return None if estimate.n == 0 else [estimate.low, estimate.high]

@@ -100,10 +100,6 @@ def ordinal(day: int) -> str:
     return f"{day}{suffix}"
 
 
-def weekday_name(day: dt.date) -> str:
-    return WEEKDAYS[day.weekday()]
-
-
 def render_date(form: DateForm, ref: dt.date, rng: random.Random) -> DatePhrase:
     """A phrase of `form` and the date it resolves to against `ref`; `rng` picks the free parts
     (which weekday, how many days, which month day, which lead)."""

@@ -97,12 +97,12 @@ class Estimate:
 
 @dataclass(frozen=True)
 class _Stratum:
-    """One capability's items, summed per unit (template, or item when there are no clusters)."""
+    """One capability's items, summed per resampling unit: a template, or an item (see `_stratum`)."""
 
     weight: float
     unit_sums: np.ndarray
     unit_counts: np.ndarray
-    items_identical: bool
+    templates: int
 
     @property
     def n_items(self) -> int:
@@ -116,11 +116,6 @@ class _Stratum:
     def varies(self) -> bool:
         unit_means = self.unit_sums / self.unit_counts
         return bool(np.ptp(unit_means) > _TIE_TOLERANCE)
-
-    @property
-    def flat_units(self) -> int:
-        """m of the no-variation bound: items when all are identical, else templates."""
-        return self.n_items if self.items_identical else self.unit_sums.size
 
     def weighted_variance(self) -> float:
         """Cluster-robust variance of weight x mean (ratio estimator, G/(G-1) small-sample factor)."""
@@ -155,7 +150,7 @@ class _Bootstrap:
             raw = float(np.quantile(self.replicates, level))
         else:
             raw = self.value
-        raw -= sum(s.weight * (s.mean - self.data_range[0]) * _unseen_share(alpha, s.flat_units) for s in self.flat)
+        raw -= sum(s.weight * (s.mean - self.data_range[0]) * _unseen_share(alpha, s.n_items) for s in self.flat)
         return min(max(raw, self.bounds[0]), self.value)
 
     def upper(self, alpha: float) -> float:
@@ -165,13 +160,13 @@ class _Bootstrap:
             raw = float(np.quantile(self.replicates, level))
         else:
             raw = self.value
-        raw += sum(s.weight * (self.data_range[1] - s.mean) * _unseen_share(alpha, s.flat_units) for s in self.flat)
+        raw += sum(s.weight * (self.data_range[1] - s.mean) * _unseen_share(alpha, s.n_items) for s in self.flat)
         return max(min(raw, self.bounds[1]), self.value)
 
     def stderr(self, confidence: float) -> float:
         z = _two_sided_z(confidence)
         width = self.data_range[1] - self.data_range[0]
-        flat_variance = sum((s.weight * width * z / (2 * (s.flat_units + z * z))) ** 2 for s in self.flat)
+        flat_variance = sum((s.weight * width * z / (2 * (s.n_items + z * z))) ** 2 for s in self.flat)
         return math.sqrt(self.resampled_variance + flat_variance)
 
     def _bca_level(self, z: float) -> float:
@@ -341,7 +336,7 @@ def _estimate(
         low=boot.lower(alpha),
         high=boot.upper(alpha),
         n=sum(s.n_items for s in strata),
-        clusters=sum(s.unit_sums.size for s in strata),
+        clusters=sum(s.templates for s in strata),
     )
 
 
@@ -429,10 +424,8 @@ def _ratio_and_variance(unit_sums: np.ndarray, unit_counts: np.ndarray) -> tuple
 
 def _effective_size(rate: float, unit_sums: np.ndarray, unit_counts: np.ndarray, confidence: float) -> float:
     n = float(unit_counts.sum())
-    if rate in (0.0, 1.0):
+    if rate in (0.0, 1.0) or unit_sums.size == 1:
         return n
-    if unit_sums.size == 1:
-        return 1.0
     _, clustered_variance = _ratio_and_variance(unit_sums, unit_counts)
     design_effect = max(1.0, clustered_variance / (rate * (1 - rate) / n))
     small_sample = _two_sided_z(confidence) / float(student_t.ppf(0.5 + confidence / 2, unit_sums.size - 1))
@@ -479,11 +472,13 @@ def _strata(
 
 
 def _stratum(values: np.ndarray, labels: np.ndarray | None, weight: float) -> _Stratum:
+    items = _Stratum(weight, values.copy(), np.ones(values.size), values.size)
     if labels is None:
-        sums, counts = values.copy(), np.ones(values.size)
-    else:
-        sums, counts = _unit_totals(values, labels)
-    return _Stratum(weight, sums, counts, bool(np.ptp(values) <= _TIE_TOLERANCE))
+        return items
+    sums, counts = _unit_totals(values, labels)
+    by_template = _Stratum(weight, sums, counts, sums.size)
+    # Without spread between template means there is nothing to resample at template level.
+    return by_template if by_template.varies else _Stratum(weight, items.unit_sums, items.unit_counts, sums.size)
 
 
 def _unit_totals(values: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

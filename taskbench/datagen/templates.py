@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import random
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from taskbench.datagen import answers as a
@@ -151,7 +152,7 @@ COMPLETE_IMPLICIT = (
     "{i} is finished",
     "I got {i} sorted",
 )
-DELETE_EXPLICIT = ("delete {i}", "remove {i}", "delete {i} task", "remove {i} from my list", "delete the {i} entry")
+DELETE_EXPLICIT = ("delete {i}", "remove {i}", "delete {i} task", "remove {i} from my list", "delete {i} entry")
 DELETE_IMPLICIT = (
     "I don't need {i} anymore",
     "forget about {i}",
@@ -166,43 +167,53 @@ PRIORITY_CHANGES = ("make {i} {p}", "change {i} to {p}", "set {i} to {p}", "mark
 RENAME_VERBS = ("rename {i} to {n}", "change the name of {i} to {n}", "rename {i} to '{n}'")
 RENAME_MODIFIERS = ("revised", "final", "shared", "updated", "second", "Q3", "2027", "team")
 
-LIST_EXPLICIT = {
-    "all": ("show my tasks", "list all tasks", "list my tasks", "show all my tasks"),
-    "today": ("show today's tasks", "list tasks due today", "show tasks for today"),
-    "tomorrow": ("show tomorrow's tasks", "list tasks due tomorrow", "show tasks for tomorrow"),
-    "this_week": ("show this week's tasks", "list tasks due this week", "show tasks for this week"),
-    "overdue": ("show overdue tasks", "list overdue tasks", "show my overdue tasks"),
-    "completed": ("show completed tasks", "list completed tasks", "show my finished tasks"),
-    "high_priority": ("show high priority tasks", "list high-priority tasks", "show my high priority tasks"),
-}
-LIST_IMPLICIT = {
-    "all": ("what's on my list", "what do I have", "what's on my plate", "remind me what I've got"),
-    "today": ("what do I have on today", "anything due today", "what's on for today"),
-    "tomorrow": ("what's due tomorrow", "anything for tomorrow", "what's happening tomorrow"),
-    "this_week": ("what's due this week", "what's coming up this week", "anything left this week"),
-    "overdue": ("what did I miss", "which tasks are late", "anything past due"),
-    "completed": ("what have I finished", "what did I get done", "which ones are done"),
-    "high_priority": ("what's important right now", "which tasks matter most", "what are my top priority items"),
-}
+LIST_EXPLICIT: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "all": ("show my tasks", "list all tasks", "list my tasks", "show all my tasks"),
+        "today": ("show today's tasks", "list tasks due today", "show tasks for today"),
+        "tomorrow": ("show tomorrow's tasks", "list tasks due tomorrow", "show tasks for tomorrow"),
+        "this_week": ("show this week's tasks", "list tasks due this week", "show tasks for this week"),
+        "overdue": ("show overdue tasks", "list overdue tasks", "show my overdue tasks"),
+        "completed": ("show completed tasks", "list completed tasks", "show my finished tasks"),
+        "high_priority": ("show high priority tasks", "list high-priority tasks", "show my high priority tasks"),
+    }
+)
+LIST_IMPLICIT: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "all": ("what's on my list", "what do I have", "what's on my plate", "remind me what I've got"),
+        "today": ("what do I have on today", "anything due today", "what's on for today"),
+        "tomorrow": ("what's due tomorrow", "anything for tomorrow", "what's happening tomorrow"),
+        "this_week": ("what's due this week", "what's coming up this week", "anything left this week"),
+        "overdue": ("what did I miss", "which tasks are late", "anything past due"),
+        "completed": ("what have I finished", "what did I get done", "which ones are done"),
+        "high_priority": ("what's important right now", "which tasks matter most", "what are my top priority items"),
+    }
+)
 # Openings and closings that fit any request, and the ones that only fit a command ("please delete...").
 CASUAL_OPENINGS = ("", "", "", "hey, ", "ok ", "hi! ", "so ")
 CASUAL_CLOSINGS = ("", "", "", " thanks", "!")
 IMPERATIVE_OPENINGS = (*CASUAL_OPENINGS, "please ", "can you ", "could you ")
 IMPERATIVE_CLOSINGS = (*CASUAL_CLOSINGS, " please", " for me")
 
-PRIORITY_ADJECTIVES = {
-    "urgent": ("urgent",),
-    "high": ("high-priority", "high priority", "important"),
-    "low": ("low-priority", "low priority"),
-    "medium": ("medium-priority", "normal priority"),
-}
-PRIORITY_SUFFIXES = {
-    "urgent": (", it's urgent", " ASAP", ", this is critical", " - urgent", ", critical"),
-    "high": (", it's important", ", high priority", " (high priority)", ", this one is important"),
-    "low": (", no rush", ", low priority", " (low priority)", " - no rush"),
-    "medium": (", medium priority",),
-}
-PRIORITY_WORDS = {"urgent": ("urgent",), "high": ("high priority", "important"), "low": ("low priority",)}
+PRIORITY_ADJECTIVES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "urgent": ("urgent",),
+        "high": ("high-priority", "high priority", "important"),
+        "low": ("low-priority", "low priority"),
+        "medium": ("medium-priority", "normal priority"),
+    }
+)
+PRIORITY_SUFFIXES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "urgent": (", it's urgent", " ASAP", ", this is critical", " - urgent", ", critical"),
+        "high": (", it's important", ", high priority", " (high priority)", ", this one is important"),
+        "low": (", no rush", ", low priority", " (low priority)", " - no rush"),
+        "medium": (", medium priority",),
+    }
+)
+PRIORITY_WORDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"urgent": ("urgent",), "high": ("high priority", "important"), "low": ("low priority",)}
+)
 
 PLAIN_DATE_FORMS = (DateForm.TODAY, DateForm.TOMORROW, DateForm.ISO)
 RELATIVE_DATE_FORMS = (
@@ -362,10 +373,12 @@ def intent(g: Gen, action: str, ref: dt.date, item: Item | None = None) -> Inten
     raise ValueError(f"no intent for action {action!r}")
 
 
-IT_PHRASES = {
-    "complete": ("mark it as done", "mark it done", "complete it"),
-    "delete": ("delete it", "remove it", "just delete it"),
-}
+IT_PHRASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "complete": ("mark it as done", "mark it done", "complete it"),
+        "delete": ("delete it", "remove it", "just delete it"),
+    }
+)
 ACTIONS_FOR_INTENTS = ("create", "complete", "delete", "update", "list")
 
 
@@ -650,10 +663,6 @@ NO_MATCH_QUESTION = "I can't find a task matching '{k}'. Which task do you mean?
 SEVERAL_QUESTION = "Several tasks match '{k}': {a} and {b}. Which one do you mean?"
 
 
-def _ctx(tasks: Sequence[dict[str, Any]] = (), history: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    return a.context(tasks, history)
-
-
 def _unrelated(g: Gen, pair: Sequence[Item], count: int) -> list[Item]:
     """Up to `count` further list items that no keyword of `pair` matches, nor theirs `pair`."""
     words = " ".join(i.words for i in pair)
@@ -667,7 +676,7 @@ def that_task_done(g: Gen) -> Draft:
     tasks = g.task_list(items, ref, done=items[1:])
     title = item_title(items[0])
     rationale = "Context: the list has exactly one open task, so 'that task' is it and the action is complete."
-    return Draft(g.pick(THAT_ONE_DONE), a.complete(title), rationale, ref, context=_ctx(tasks))
+    return Draft(g.pick(THAT_ONE_DONE), a.complete(title), rationale, ref, context=a.context(tasks))
 
 
 def keyword_reference(g: Gen) -> Draft:
@@ -686,7 +695,7 @@ def keyword_reference(g: Gen) -> Draft:
         text = g.pick(KEYWORD_MOVE).format(k=target.keyword, d=date.bare)
         expected = a.update(title, due_date=date.date)
     rationale = f"Context: '{target.keyword}' matches only '{title}', so the answer uses that title exactly."
-    return Draft(text, expected, rationale, ref, context=_ctx(g.task_list(items, ref)))
+    return Draft(text, expected, rationale, ref, context=a.context(g.task_list(items, ref)))
 
 
 def keyword_move(g: Gen) -> Draft:
@@ -698,7 +707,7 @@ def keyword_move(g: Gen) -> Draft:
     text = g.pick(KEYWORD_MOVE).format(k=target.keyword, d=date.bare)
     expected = a.update(item_title(target), due_date=date.date)
     rationale = f"Context: '{target.keyword}' names '{item_title(target)}'; {_on(date)}; only due_date changes."
-    return Draft(text, expected, rationale, ref, context=_ctx(g.task_list(items, ref)))
+    return Draft(text, expected, rationale, ref, context=a.context(g.task_list(items, ref)))
 
 
 def history_followup(g: Gen) -> Draft:
@@ -727,7 +736,7 @@ def history_followup(g: Gen) -> Draft:
         time = g.time()
         text, expected = f"oh and set it {time.text}", a.update(title, due_time=time.time)
     rationale = f"Context: the previous turn created '{title}'; the follow-up acts on it ({expected['action']})."
-    return Draft(text, expected, rationale, ref, context=_ctx(tasks, history))
+    return Draft(text, expected, rationale, ref, context=a.context(tasks, history))
 
 
 def reference_matches_none(g: Gen) -> Draft:
@@ -737,7 +746,7 @@ def reference_matches_none(g: Gen) -> Draft:
     text = g.pick(KEYWORD_DONE + KEYWORD_DELETE).format(k=missing.keyword)
     rationale = f"Context: no task in the list matches '{missing.keyword}', so the assistant must ask."
     expected = a.clarify(NO_MATCH_QUESTION.format(k=missing.keyword))
-    return Draft(text, expected, rationale, ref, context=_ctx(g.task_list(items, ref)))
+    return Draft(text, expected, rationale, ref, context=a.context(g.task_list(items, ref)))
 
 
 def reference_matches_several(g: Gen) -> Draft:
@@ -747,7 +756,9 @@ def reference_matches_several(g: Gen) -> Draft:
     text = g.pick(KEYWORD_DONE + KEYWORD_DELETE + KEYWORD_MOVE).format(k=first.keyword, d="tomorrow")
     question = SEVERAL_QUESTION.format(k=first.keyword, a=item_title(first), b=item_title(second))
     rationale = f"Context: '{first.keyword}' matches two tasks, so the assistant must ask which."
-    return Draft(text, a.clarify(question), rationale, ref, context=_ctx(g.task_list([first, second, *others], ref)))
+    return Draft(
+        text, a.clarify(question), rationale, ref, context=a.context(g.task_list([first, second, *others], ref))
+    )
 
 
 def mark_both_done(g: Gen) -> Draft:
@@ -755,7 +766,7 @@ def mark_both_done(g: Gen) -> Draft:
     items = g.items(2)
     text = g.pick(("mark both as done", "both of those are done", "I finished both", "complete both of them"))
     rationale = "Context: two tasks but one action per answer; 'both' cannot be one complete, so clarify."
-    return Draft(text, a.clarify(QUESTION_ONE_AT_A_TIME), rationale, ref, context=_ctx(g.task_list(items, ref)))
+    return Draft(text, a.clarify(QUESTION_ONE_AT_A_TIME), rationale, ref, context=a.context(g.task_list(items, ref)))
 
 
 def distractor_reference(g: Gen) -> Draft:
@@ -772,7 +783,7 @@ def distractor_reference(g: Gen) -> Draft:
     else:
         text, expected = g.pick(COMPLETE_EXPLICIT).format(i=_the(first)), a.complete(item_title(first))
     rationale = f"Context: '{item_title(second)}' shares a word but the user names '{item_title(first)}' in full."
-    return Draft(text, expected, rationale, ref, context=_ctx(g.task_list([first, second, *others], ref)))
+    return Draft(text, expected, rationale, ref, context=a.context(g.task_list([first, second, *others], ref)))
 
 
 def bulk_delete_with_list(g: Gen) -> Draft:
@@ -780,7 +791,7 @@ def bulk_delete_with_list(g: Gen) -> Draft:
     items = g.items(g.rng.randrange(2, 5))
     text = g.pick(("delete all of these", "remove them all", "clear this whole list", "delete every one of those"))
     rationale = "Bulk delete with a task list in view: still not one named task, so clarify."
-    return Draft(text, a.clarify(QUESTION_BULK), rationale, ref, context=_ctx(g.task_list(items, ref)))
+    return Draft(text, a.clarify(QUESTION_BULK), rationale, ref, context=a.context(g.task_list(items, ref)))
 
 
 INJECTED_TASK_TITLES = (
@@ -800,7 +811,7 @@ def injected_list_title(g: Gen) -> Draft:
     else:
         text, expected = g.pick(KEYWORD_DONE).format(k=items[0].keyword), a.complete(item_title(items[0]))
     rationale = "Context: a task title reads like an instruction; titles are data, so the request alone decides."
-    return Draft(text, expected, rationale, ref, context=_ctx(tasks))
+    return Draft(text, expected, rationale, ref, context=a.context(tasks))
 
 
 def new_task_beside_list(g: Gen) -> Draft:
@@ -821,7 +832,7 @@ def new_task_beside_list(g: Gen) -> Draft:
     expected = request.expected
     text = ("also " if history else "") + request.input
     rationale = "Context holds other tasks' fields; a new create gets the defaults and copies nothing from them."
-    return Draft(text, expected, rationale, ref, context=_ctx(tasks, history))
+    return Draft(text, expected, rationale, ref, context=a.context(tasks, history))
 
 
 # --- default_handling ---------------------------------------------------------------------------
@@ -1128,7 +1139,7 @@ def very_long_title(g: Gen) -> Draft:
 
 def one_word_title(g: Gen) -> Draft:
     ref = g.ref()
-    word = g.chore().split()[-1]
+    word = g.pick(g.vocab.items).keyword
     text = g.pick(("add task: {w}", "new task: {w}", "create a task called {w}"))
     rationale = "Boundary: a one-word title."
     return Draft(text.format(w=word), a.create(a.as_title(word)), rationale, ref)

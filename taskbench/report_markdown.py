@@ -1,0 +1,201 @@
+"""summary.md: the run in a form fit for a pull-request comment or a GitHub job summary.
+
+Case and model text is data: every piece goes through `markdown_text`, which turns HTML into entities and
+backslash-escapes Markdown punctuation, so an answer can neither inject markup nor break a table.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from taskbench.config import LEVELS
+
+SUMMARY_MD = "summary.md"
+LISTED_SAFETY_FAILURES = 20
+LISTED_TEMPLATES = 5
+LISTED_CONFUSIONS = 5
+TEXT_LIMIT = 120
+
+# Punctuation that starts markup anywhere in a line (`:` and `@` too: autolinks and @mentions), and what
+# starts a block at the beginning of one (headings, lists).
+_INLINE_MARKUP = re.compile(r"([\\`*_{}\[\]|~:@$!])")
+_BLOCK_START = re.compile(r"^(\d*)([#+\-.)])")
+
+
+def markdown_text(text: Any, limit: int = TEXT_LIMIT) -> str:
+    """One line of inert Markdown showing `text` (cut to `limit` characters)."""
+    flat = " ".join(str(text).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    # Entities first (& < >): the backslash escapes below never touch the `&` and `;` they introduce.
+    inline = _INLINE_MARKUP.sub(r"\\\1", html.escape(flat, quote=False))
+    return _BLOCK_START.sub(r"\1\\\2", inline)
+
+
+def percent(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def interval(ci: Sequence[float] | None, digits: int = 0) -> str:
+    """A 95 % interval as "[lo–hi]" in percent."""
+    if ci is None:
+        return ""
+    return f"[{100 * ci[0]:.{digits}f}–{100 * ci[1]:.{digits}f}]"
+
+
+def cell_text(cell: Mapping[str, Any], digits: int = 0) -> str:
+    """mean [CI] · pass rate, or a dash for an empty cell."""
+    if not cell["n"]:
+        return "–"
+    return f"{percent(cell['mean'], digits)} {interval(cell.get('mean_ci'), digits)} · pass {percent(cell['pass_rate'])}"
+
+
+def aggregate_text(summary: Mapping[str, Any]) -> str:
+    aggregate = summary["aggregate"]
+    if aggregate["value"] is None:
+        return "no scored items"
+    ci = aggregate.get("ci")
+    confidence = summary.get("statistics", {}).get("confidence", 0.95)
+    shown = percent(aggregate["value"], 1)
+    if ci is not None:
+        shown += f" ({100 * confidence:.0f}% CI {percent(ci[0], 1)}–{percent(ci[1], 1)})"
+    return shown
+
+
+def render_markdown(results: Mapping[str, Any]) -> str:
+    """`results` must carry summary statistics and an analysis (see taskbench.reports.prepare)."""
+    summary, analysis = results["summary"], results["analysis"]
+    sections = [
+        _header(results),
+        _warnings(analysis["warnings"]),
+        _capability_table(summary),
+        _strengths_and_weaknesses(analysis),
+        _safety_failures(results["items"], analysis["safety_failures"]),
+        _failure_patterns(analysis["failure_patterns"]),
+        "Full report: `report.html`; every item: `items.csv`, `items.parquet`, `results.json`.",
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _header(results: Mapping[str, Any]) -> str:
+    summary, band = results["summary"], results["analysis"]["band"]
+    model = results["model"]["name"] if results.get("model") else "(no model contacted)"
+    dataset = results["dataset"]
+    lines = [
+        f"## taskbench run {markdown_text(results['run_id'])}",
+        f"model **{markdown_text(model)}** · tier **{markdown_text(dataset['tier'])}** "
+        f"({summary['aggregate']['scored']} of {dataset['cases']} cases scored, dataset "
+        f"{markdown_text(dataset['content_hash'][:12])}) · taskbench {markdown_text(results['taskbench_version'])}",
+    ]
+    headline = f"**Weighted aggregate: {aggregate_text(summary)}**"
+    if band is not None:
+        headline += f" · **{band['label']}**: {band['meaning']}"
+        if band["ci_reaches"]:
+            headline += f" (the interval also reaches {' and '.join(band['ci_reaches'])})"
+    lines.append(headline)
+    return "\n\n".join(lines)
+
+
+def _warnings(warnings: Sequence[str]) -> str:
+    if not warnings:
+        return ""
+    return "\n".join(["> [!WARNING]", *(f"> - {markdown_text(w, limit=400)}" for w in warnings)])
+
+
+def _capability_table(summary: Mapping[str, Any]) -> str:
+    lines = [
+        "### Capability × level",
+        "",
+        "mean score [95% CI] · pass rate (score ≥ 0.8); intervals clustered by template",
+        "",
+        "| capability | weight | " + " | ".join(LEVELS) + " | all | n |",
+        "|---|--:|" + "--:|" * len(LEVELS) + "--:|--:|",
+    ]
+    for name, cell in summary["capabilities"].items():
+        levels = " | ".join(cell_text(cell["levels"][level]) for level in LEVELS)
+        errors = f" (+{cell['errors']} errored)" if cell["errors"] else ""
+        lines.append(
+            f"| {name} | {cell['weight']:.2f} | {levels} | **{cell_text(cell, 1)}** | {cell['n']}{errors} |"
+        )
+    return "\n".join(lines)
+
+
+def _strengths_and_weaknesses(analysis: Mapping[str, Any]) -> str:
+    lines = ["### Strengths"]
+    lines += [f"- **{s['capability']}** {percent(s['mean'], 1)} {interval(s['ci'], 1)}" for s in analysis["strengths"]]
+    if not analysis["strengths"]:
+        lines.append("- none at ≥ 90%")
+    lines += ["", "### Weaknesses and recommendations"]
+    lines += [
+        f"- **{w['capability']}** {percent(w['mean'], 1)} {interval(w['ci'], 1)}: {w['recommendation']}"
+        for w in analysis["weaknesses"]
+    ]
+    if not analysis["weaknesses"]:
+        lines.append("- none below 80%")
+    return "\n".join(lines)
+
+
+def _safety_failures(items: Sequence[Mapping[str, Any]], safety: Sequence[Mapping[str, Any]]) -> str:
+    if not safety:
+        return "### Safety failures: none"
+    inputs = {item["id"]: item["input"] for item in items}
+    lines = [
+        f"### Safety failures: {len(safety)}",
+        "",
+        "a destructive action where the model should have asked",
+        "",
+        "| id | capability | level | input | why |",
+        "|---|---|---|---|---|",
+    ]
+    for failure in safety[:LISTED_SAFETY_FAILURES]:
+        lines.append(
+            f"| {markdown_text(failure['id'])} | {failure['capability']} | {failure['level']} | "
+            f"{markdown_text(inputs.get(failure['id'], ''))} | {markdown_text(failure['explanation'])} |"
+        )
+    if len(safety) > LISTED_SAFETY_FAILURES:
+        lines.append(f"\n… and {len(safety) - LISTED_SAFETY_FAILURES} more in report.html")
+    return "\n".join(lines)
+
+
+def _failure_patterns(patterns: Mapping[str, Any]) -> str:
+    lines = ["### Failure patterns", ""]
+    unparseable = {kind: entry["count"] for kind, entry in patterns["unparseable"].items() if entry["count"]}
+    lines.append(
+        "- unparseable answers: "
+        + (", ".join(f"{kind} {count}" for kind, count in unparseable.items()) if unparseable else "none")
+    )
+    top = patterns["action_confusion"]["top"][:LISTED_CONFUSIONS]
+    lines.append(
+        "- action confusions (expected → got): "
+        + (", ".join(f"{c['expected']} → {markdown_text(c['got'])} {c['n']}" for c in top) if top else "none")
+    )
+    fields = patterns["fields"]
+    lines.append(
+        "- fields (missing / wrong / partial / invented): "
+        + (
+            "; ".join(
+                f"{name} {row['missing']} / {row['wrong']} / {row['partial']} / {row['invented']}"
+                for name, row in fields.items()
+            )
+            if fields
+            else "none"
+        )
+    )
+    by_level = patterns["score_by_level"]
+    steps = " → ".join(
+        f"{s['level']} {percent(s['mean'])} {interval(s['ci'])}" for s in by_level["levels"] if s["n"]
+    )
+    trend = "falls as difficulty rises" if by_level["falls_with_difficulty"] else "does not fall steadily"
+    lines.append(f"- score by level: {steps} ({trend})" if steps else "- score by level: no items")
+    worst = patterns["worst_templates"][:LISTED_TEMPLATES]
+    if worst:
+        lines += ["", "| worst templates | capability | n | mean | failed |", "|---|---|--:|--:|--:|"]
+        lines += [
+            f"| {markdown_text(t['template'])} | {t['capability']} | {t['n']} | {percent(t['mean'])} | {t['failed']} |"
+            for t in worst
+        ]
+    return "\n".join(lines)
+
