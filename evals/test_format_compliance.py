@@ -12,4 +12,5 @@ pytestmark = pytest.mark.format_compliance
 def test_format_compliance(case, answer, record_score):
     score = score_case(case.to_record(), answer.text)
     record_score(score)
-    assert score.passed, failure_message(case, answer, score)
+    if not score.passed:
+        pytest.fail(failure_message(case, answer, score), pytrace=False)

@@ -29,3 +29,16 @@ fi
 echo "setup: installing taskbench (editable) and its dependencies"
 pip install -e ".[train,dev]"
 echo "setup: done. Run: .venv/bin/pytest evals/   or   .venv/bin/pytest tests/"
+
+# --- Chromium, for tests/test_report_browser.py (renders report.html headless) ----------------------
+# Debian's package, installed only when running as root and no chromium is on PATH; a no-op otherwise.
+# Without it that test fails with an install hint.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium (for the report browser test)"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+  else
+    echo "setup: chromium is missing; tests/test_report_browser.py needs it (as root: apt-get install -y chromium)"
+  fi
+fi

@@ -6,6 +6,7 @@ analysed alike. `analyse(results)` is what goes under results["analysis"]; every
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -126,12 +127,13 @@ def aggregate_band(summary: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     band = band_of(aggregate["value"])
     ci = aggregate.get("ci")
-    reached = [] if ci is None else [b.label for b in BANDS if b in (band_of(ci[0]), band_of(ci[1]))]
+    # BANDS run from best to worst, so the interval reaches every band from its top's to its bottom's.
+    reached = [] if ci is None else BANDS[BANDS.index(band_of(ci[1])) : BANDS.index(band_of(ci[0])) + 1]
     return {
         "label": band.label,
         "meaning": band.meaning,
         "value": aggregate["value"],
-        "ci_reaches": [label for label in reached if label != band.label],
+        "ci_reaches": [b.label for b in reached if b != band],
     }
 
 
@@ -254,7 +256,7 @@ def score_by_level(
             )
         )
     means = [s.mean for s in levels if s.mean is not None]
-    falls = len(means) > 1 and means[0] > means[-1] and all(a >= b for a, b in zip(means, means[1:], strict=False))
+    falls = len(means) > 1 and means[0] > means[-1] and all(a >= b for a, b in itertools.pairwise(means))
     return {
         "levels": [asdict(s) for s in levels],
         "falls_with_difficulty": falls,
@@ -291,7 +293,7 @@ def run_warnings(results: Mapping[str, Any], summary: Mapping[str, Any]) -> list
     aggregate = summary["aggregate"]
     warnings = [f"INCOMPLETE: {reason}" for reason in results.get("incomplete_reasons", [])]
     if aggregate["errors"]:
-        warnings.append(f"{aggregate['errors']} items errored and are not scored (not counted as 0)")
+        warnings.append(f"{_count(aggregate['errors'], 'item')} errored, not scored (not counted as 0)")
     if aggregate["partial"]:
         warnings.append(
             f"PARTIAL: {aggregate['selected']} of {aggregate['tier_size']} cases selected; the aggregate covers "
@@ -301,14 +303,22 @@ def run_warnings(results: Mapping[str, Any], summary: Mapping[str, Any]) -> list
         warnings.append(f"no scored items for {', '.join(aggregate['missing'])}; no interpretation band is given")
     cut_off = sum(1 for i in results["items"] if i["finish_reason"] == "length")
     if cut_off:
-        warnings.append(f"{cut_off} answers were cut off at --max-tokens (finish_reason length)")
-    for name, cell in summary["capabilities"].items():
-        if cell["n"] and cell.get("templates", FEW_TEMPLATES) < FEW_TEMPLATES:
-            warnings.append(
-                f"{name}: its interval rests on {cell['templates']} templates and may be too narrow "
-                f"(below {FEW_TEMPLATES} no bootstrap is reliable)"
-            )
+        warnings.append(f"{_count(cut_off, 'answer')} cut off at --max-tokens (finish_reason length)")
+    few = [
+        f"{name} ({cell['templates']})"
+        for name, cell in summary["capabilities"].items()
+        if cell["n"] and cell.get("templates", FEW_TEMPLATES) < FEW_TEMPLATES
+    ]
+    if few:
+        warnings.append(
+            f"intervals rest on fewer than {FEW_TEMPLATES} templates, where no bootstrap is reliable and they "
+            f"may be too narrow: {', '.join(few)}"
+        )
     return warnings
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _percent(value: float) -> str:

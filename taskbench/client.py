@@ -257,6 +257,7 @@ class _Failure:
     reason: str
     retryable: bool
     retry_after_s: float | None = None
+    unreachable: bool = False
 
 
 class ModelClient:
@@ -318,7 +319,8 @@ class ModelClient:
                 break
             await asyncio.sleep(self.settings.backoff_s(attempt, outcome.retry_after_s))
         tries = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
-        raise RequestError(self.settings.mask(f"POST {base}{CHAT_PATH} failed {tries}: {outcome.reason}"))
+        message = self.settings.mask(f"POST {base}{CHAT_PATH} failed {tries}: {outcome.reason}")
+        raise RequestError(message, unreachable=outcome.unreachable)
 
     async def _attempt(self, session: aiohttp.ClientSession, body: bytes) -> tuple[str, Answer | _Failure]:
         async with self._slots:
@@ -334,7 +336,10 @@ class ModelClient:
             except TimeoutError:
                 return base, _Failure(f"no answer within {self.settings.request_timeout_s:g} s", retryable=True)
             except aiohttp.ClientError as exc:
-                return base, _Failure(f"connection error: {exc or type(exc).__name__}", retryable=True)
+                reason = f"connection error: {exc or type(exc).__name__}"
+                return base, _Failure(
+                    reason, retryable=True, unreachable=isinstance(exc, aiohttp.ClientConnectionError)
+                )
             finally:
                 self._outstanding[base] -= 1
             latency = time.perf_counter() - started

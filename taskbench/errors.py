@@ -33,7 +33,15 @@ class ServerStartError(ModelError):
 
 
 class RequestError(ModelError):
-    """One request still failed after its retries."""
+    """One request still failed after its retries. `unreachable`: the last attempt found no server at all."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+class ServerGoneError(ModelError):
+    """The server stopped answering mid-run; answers received before that are kept."""
 
 
 class ReplayError(TaskbenchError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from taskbench.cache import ResponseCache
 from taskbench.client import Answer, ModelClient, Request
-from taskbench.errors import RequestError, TaskbenchError
+from taskbench.errors import RequestError, ServerGoneError, TaskbenchError
 
 FLUSH_EVERY_S = 0.2
 FLUSH_AT_ANSWERS = 64
@@ -88,13 +88,17 @@ async def _send(
 ) -> None:
     queue = deque(missing.items())
     writer = _BatchWriter(cache)
+    gone: list[RequestError] = []
 
     async def worker() -> None:
-        while queue:
+        while queue and not gone:
             key, request = queue.popleft()
             try:
                 answer = await client.complete(request)
             except RequestError as exc:
+                if exc.unreachable:
+                    # Retrying every remaining request against a dead server would take minutes.
+                    gone.append(exc)
                 arrived(key, exc)
                 continue
             writer.add(key, answer)
@@ -113,6 +117,12 @@ async def _send(
         flusher.cancel()
         # Also on cancellation (Ctrl-C): every answer received so far reaches the cache.
         writer.flush()
+    if gone:
+        received = writer.received
+        raise ServerGoneError(
+            f"the model server stopped answering ({gone[0]}); {received} answers received in this run were "
+            f"kept{' in the cache' if cache is not None else ''}, {len(queue) + len(gone)} requests were not answered"
+        )
 
 
 class _BatchWriter:
@@ -121,8 +131,10 @@ class _BatchWriter:
     def __init__(self, cache: ResponseCache | None) -> None:
         self._cache = cache
         self._buffer: list[tuple[str, Answer]] = []
+        self.received = 0
 
     def add(self, key: str, answer: Answer) -> None:
+        self.received += 1
         if self._cache is None:
             return
         self._buffer.append((key, answer))

@@ -38,6 +38,7 @@ class OptionSpec:
 
 OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("tier", "dataset tier to run", "dev", choices=TIERS),
+    OptionSpec("cases", "run the cases of this JSONL file instead of a tier", None, kind=Path),
     OptionSpec(
         "model_url",
         "base URL of a running OpenAI-compatible server (vLLM); repeat for several replicas. "
@@ -82,6 +83,7 @@ OPTIONS_BY_NAME = {spec.name: spec for spec in OPTIONS}
 @dataclass(frozen=True)
 class Settings:
     tier: str
+    cases: Path | None
     model_url: tuple[str, ...]
     model: str | None
     vllm_serve: str | None

@@ -21,6 +21,8 @@ from taskbench.config import LEVELS
 from taskbench.errors import DataError, ModelError, TaskbenchError
 from taskbench.options import add_options
 from taskbench.records import case_brief, item_record
+from taskbench.analysis import analyse
+from taskbench.reports import write_reports
 from taskbench.results import build_results, write_results
 from taskbench.run import RUN_STATE, RunState
 from taskbench.terminal import write_summary
@@ -232,8 +234,11 @@ class RunReporter:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.state.records or self.state.errors or self.state.generation is not None:
-            self.state.results = build_results(self.state)
-            self.state.results_path = write_results(self.state.run_dir, self.state.results)
+            results = build_results(self.state)
+            results["analysis"] = analyse(results)
+            self.state.results = results
+            self.state.results_path = write_results(self.state.run_dir, results)
+            write_reports(self.state.run_dir, results)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.state.results_path is not None:

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 
 from taskbench.analysis import failing_items
 from taskbench.config import LEVELS
-from taskbench.report_markdown import aggregate_text, cell_text, interval, percent
+from taskbench.report_markdown import aggregate_text, interval, percent
 
 REPORT_HTML = "report.html"
 OUTPUT_LIMIT = 600
@@ -39,7 +39,7 @@ def template_environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
-    environment.globals.update(percent=percent, interval=interval, cell_text=cell_text)
+    environment.globals.update(percent=percent, interval=interval)
     return environment
 
 
@@ -141,7 +141,9 @@ def level_plot_png(summary: Mapping[str, Any], by_level: Mapping[str, Any]) -> s
     axes = figure.add_subplot()
     positions = np.arange(len(LEVELS))
     for name, cell in summary["capabilities"].items():
-        means = [math.nan if cell["levels"][level]["mean"] is None else cell["levels"][level]["mean"] for level in LEVELS]
+        means = [
+            math.nan if cell["levels"][level]["mean"] is None else cell["levels"][level]["mean"] for level in LEVELS
+        ]
         axes.plot(positions, means, marker=".", linewidth=1, alpha=0.6, label=name)
     overall = [s for s in by_level["levels"] if s["n"]]
     if overall:

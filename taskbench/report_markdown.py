@@ -50,7 +50,9 @@ def cell_text(cell: Mapping[str, Any], digits: int = 0) -> str:
     """mean [CI] · pass rate, or a dash for an empty cell."""
     if not cell["n"]:
         return "–"
-    return f"{percent(cell['mean'], digits)} {interval(cell.get('mean_ci'), digits)} · pass {percent(cell['pass_rate'])}"
+    return (
+        f"{percent(cell['mean'], digits)} {interval(cell.get('mean_ci'), digits)} · pass {percent(cell['pass_rate'])}"
+    )
 
 
 def aggregate_text(summary: Mapping[str, Any]) -> str:
@@ -117,9 +119,7 @@ def _capability_table(summary: Mapping[str, Any]) -> str:
     for name, cell in summary["capabilities"].items():
         levels = " | ".join(cell_text(cell["levels"][level]) for level in LEVELS)
         errors = f" (+{cell['errors']} errored)" if cell["errors"] else ""
-        lines.append(
-            f"| {name} | {cell['weight']:.2f} | {levels} | **{cell_text(cell, 1)}** | {cell['n']}{errors} |"
-        )
+        lines.append(f"| {name} | {cell['weight']:.2f} | {levels} | **{cell_text(cell, 1)}** | {cell['n']}{errors} |")
     return "\n".join(lines)
 
 
@@ -130,7 +130,8 @@ def _strengths_and_weaknesses(analysis: Mapping[str, Any]) -> str:
         lines.append("- none at ≥ 90%")
     lines += ["", "### Weaknesses and recommendations"]
     lines += [
-        f"- **{w['capability']}** {percent(w['mean'], 1)} {interval(w['ci'], 1)}: {w['recommendation']}"
+        f"- **{w['capability']}** {percent(w['mean'], 1)} {interval(w['ci'], 1)}: "
+        f"{markdown_text(w['recommendation'], limit=400)}"
         for w in analysis["weaknesses"]
     ]
     if not analysis["weaknesses"]:
@@ -185,9 +186,7 @@ def _failure_patterns(patterns: Mapping[str, Any]) -> str:
         )
     )
     by_level = patterns["score_by_level"]
-    steps = " → ".join(
-        f"{s['level']} {percent(s['mean'])} {interval(s['ci'])}" for s in by_level["levels"] if s["n"]
-    )
+    steps = " → ".join(f"{s['level']} {percent(s['mean'])} {interval(s['ci'])}" for s in by_level["levels"] if s["n"])
     trend = "falls as difficulty rises" if by_level["falls_with_difficulty"] else "does not fall steadily"
     lines.append(f"- score by level: {steps} ({trend})" if steps else "- score by level: no items")
     worst = patterns["worst_templates"][:LISTED_TEMPLATES]
@@ -198,4 +197,3 @@ def _failure_patterns(patterns: Mapping[str, Any]) -> str:
             for t in worst
         ]
     return "\n".join(lines)
-

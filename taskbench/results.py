@@ -46,7 +46,7 @@ def build_results(state: RunState) -> dict[str, Any]:
         "model": model,
         "replayed_from": str(state.settings.replay) if state.settings.replay else None,
         "dataset": {
-            "tier": state.settings.tier,
+            "tier": "custom" if state.settings.cases is not None else state.settings.tier,
             "path": str(dataset.path),
             "content_hash": dataset.content_hash,
             "cases": len(dataset.cases),

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from taskbench.cache import ResponseCache
-from taskbench.cases import Case, Dataset, load_tier
+from taskbench.cases import Case, Dataset, load_cases, load_tier
 from taskbench.client import Answer
 from taskbench.config import CapabilityConfig, load_capability_config
 from taskbench.errors import ModelError, ReplayError
@@ -62,6 +62,8 @@ class RunState:
 
     @cached_property
     def dataset(self) -> Dataset:
+        if self.settings.cases is not None:
+            return load_cases(self.config.rootpath / self.settings.cases, self.capabilities)
         return load_tier(self.settings.tier, self.capabilities)
 
     def cases_for(self, capability: str) -> list[Case]:

@@ -12,9 +12,9 @@ import hashlib
 import json
 import os
 import shutil
-import statistics
+import subprocess
+import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -23,11 +23,12 @@ from filelock import FileLock, Timeout
 
 from taskbench import prompt
 from taskbench.demo_model.hyperparameters import Hyperparameters
-from taskbench.errors import DataError
+from taskbench.errors import DataError, TaskbenchError
 from taskbench.paths import cache_home
 
 ANSWER_ROOM = 256  # tokens left free after the longest prompt for the model's answer
 BUILD_INFO = "build.json"
+DATA_ERROR_EXIT = 3  # the training process's exit code for a DataError, sent as JSON on its last stderr line
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -77,6 +78,8 @@ def ensure_built(
     try:
         if target.is_dir() and not force:
             return target
+        for stale in target.parent.glob(f".{target.name}-*"):  # left by a killed build; we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:
             _build_into(staging, training_split, hp, progress)
@@ -93,53 +96,22 @@ def ensure_built(
 
 
 def _build_into(folder: Path, training_split: Path, hp: Hyperparameters, progress: Callable[[str], None]) -> None:
-    # Imported here: torch and transformers take seconds to import, and finding the model's
-    # folder (`taskbench model path`, every pytest start) must not pay for that.
-    from taskbench.cases import load_cases
-    from taskbench.demo_model.tokenizer import (
-        END,
-        case_messages,
-        case_texts,
-        encode_example,
-        save_tokenizer,
-        train_tokenizer,
-    )
-    from taskbench.demo_model.train import train
-
-    started = time.monotonic()
-    key = cache_key(training_split, hp)
-    cases = load_cases(training_split).cases
-    tokenizer = train_tokenizer((text for case in cases for text in case_texts(case)), hp.vocab_size, hp.context_length)
-    examples = [encode_example(tokenizer, case_messages(case), case.expected) for case in cases]
-    lengths = [len(e) for e in examples]
-    longest = max(range(len(cases)), key=lengths.__getitem__)
-    if lengths[longest] + ANSWER_ROOM > hp.context_length:
-        raise DataError(
-            cases[longest].origin,
-            f"is {lengths[longest]} tokens; the demo model's context of {hp.context_length} tokens"
-            f" must leave {ANSWER_ROOM} for the answer",
-        )
-    progress(
-        f"{len(examples)} examples from {training_split}: {statistics.mean(lengths):.0f} tokens on average,"
-        f" {lengths[longest]} at most ({len(tokenizer)}-token vocabulary)"
-    )
-    result = train(examples, hp, len(tokenizer), tokenizer.convert_tokens_to_ids(END), progress)
-    result.model.save_pretrained(folder)
-    save_tokenizer(tokenizer, folder)
-    info = {
-        "key": key,
-        "training_split": str(training_split),
-        "examples": len(examples),
-        "mean_tokens": statistics.mean(lengths),
-        "max_tokens": lengths[longest],
-        "parameters": result.parameters,
-        "final_loss": result.final_loss,
-        "train_seconds": round(result.seconds, 1),
-        "build_seconds": round(time.monotonic() - started, 1),
-        "hyperparameters": asdict(hp),
-    }
-    (folder / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    progress(
-        f"trained {result.parameters:,} parameters for {hp.steps} steps in {result.seconds:.0f} s,"
-        f" final loss {result.final_loss:.4f}"
-    )
+    # Training runs in a child process: torch's thread count is process-wide state that the caller
+    # (a pytest session, say) keeps, and OpenMP's passive wait policy, read only when torch loads,
+    # keeps the two training threads from stalling each other when other processes share the cores.
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    hyperparameters = json.dumps(asdict(hp))
+    command = [sys.executable, "-m", "taskbench.demo_model.train", str(folder), str(training_split), hyperparameters]
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env) as child:
+            assert child.stdout is not None
+            for line in child.stdout:
+                progress(line.rstrip("\n"))
+        stderr.seek(0)
+        errors = stderr.read().strip().splitlines()
+    if child.returncode == DATA_ERROR_EXIT:
+        problem = json.loads(errors[-1])
+        raise DataError(problem["where"], problem["problem"])
+    if child.returncode != 0:
+        tail = "\n".join(errors[-15:])
+        raise TaskbenchError(f"training the demo model into {folder} failed (exit code {child.returncode}):\n{tail}")

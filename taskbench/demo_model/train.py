@@ -1,17 +1,36 @@
-"""Training the demo model: a tiny Llama trained on the training split, loss on the answer only."""
+"""Training the demo model: a tiny Llama trained on the training split, loss on the answer only.
+
+Run as `python -m taskbench.demo_model.train FOLDER TRAINING_SPLIT HYPERPARAMETERS_JSON` by the build
+(taskbench.demo_model.build), which relays the progress lines this prints.
+"""
 
 from __future__ import annotations
 
+import json
 import math
+import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from taskbench.cases import load_cases
+from taskbench.demo_model.build import ANSWER_ROOM, BUILD_INFO, DATA_ERROR_EXIT, cache_key
 from taskbench.demo_model.hyperparameters import Hyperparameters
-from taskbench.demo_model.tokenizer import Example
+from taskbench.demo_model.tokenizer import (
+    END,
+    Example,
+    case_messages,
+    case_texts,
+    encode_example,
+    save_tokenizer,
+    train_tokenizer,
+)
+from taskbench.errors import DataError
 
 IGNORED = -100  # label value the loss skips: prompt tokens and padding
 
@@ -118,3 +137,58 @@ def train(
             last_report, final_loss, window = now, sum(window) / len(window), []
     model.eval()
     return TrainResult(model, final_loss, time.monotonic() - started)
+
+
+def build_model(folder: Path, training_split: Path, hp: Hyperparameters, progress: Callable[[str], None]) -> None:
+    """Tokenizer, training and the saved model (config.json, model.safetensors, tokenizer files, build.json)."""
+    started = time.monotonic()
+    cases = load_cases(training_split).cases
+    tokenizer = train_tokenizer((text for case in cases for text in case_texts(case)), hp.vocab_size, hp.context_length)
+    examples = [encode_example(tokenizer, case_messages(case), case.expected) for case in cases]
+    lengths = [len(e) for e in examples]
+    longest = max(range(len(cases)), key=lengths.__getitem__)
+    if lengths[longest] + ANSWER_ROOM > hp.context_length:
+        raise DataError(
+            cases[longest].origin,
+            f"is {lengths[longest]} tokens; the demo model's context of {hp.context_length} tokens"
+            f" must leave {ANSWER_ROOM} for the answer",
+        )
+    progress(
+        f"{len(examples)} examples from {training_split}: {statistics.mean(lengths):.0f} tokens on average,"
+        f" {lengths[longest]} at most ({len(tokenizer)}-token vocabulary)"
+    )
+    result = train(examples, hp, len(tokenizer), tokenizer.convert_tokens_to_ids(END), progress)
+    result.model.save_pretrained(folder)
+    save_tokenizer(tokenizer, folder)
+    info = {
+        "key": cache_key(training_split, hp),
+        "training_split": str(training_split),
+        "examples": len(examples),
+        "mean_tokens": round(statistics.mean(lengths), 1),
+        "max_tokens": lengths[longest],
+        "parameters": result.parameters,
+        "final_loss": result.final_loss,
+        "train_seconds": round(result.seconds, 1),
+        "build_seconds": round(time.monotonic() - started, 1),
+        "hyperparameters": asdict(hp),
+    }
+    (folder / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    progress(
+        f"trained {result.parameters:,} parameters for {hp.steps} steps in {result.seconds:.0f} s,"
+        f" final loss {result.final_loss:.4f}"
+    )
+
+
+def main(argv: Sequence[str]) -> int:
+    folder, training_split, hyperparameters = argv
+    hp = Hyperparameters(**json.loads(hyperparameters))
+    try:
+        build_model(Path(folder), Path(training_split), hp, lambda line: print(line, flush=True))
+    except DataError as exc:
+        print(json.dumps({"where": exc.where, "problem": exc.problem}), file=sys.stderr)
+        return DATA_ERROR_EXIT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,186 @@
+"""taskbench.reports: every file from a synthetic run, its numbers, its tables, and no way for model text to run."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import markupsafe
+import pandas as pd
+import pytest
+from synthetic_results import XSS_PAYLOADS, synthetic_results
+
+from taskbench.config import LEVELS
+from taskbench.paths import SCHEMA_DIR
+from taskbench.report_markdown import markdown_text
+from taskbench.report_tables import ITEM_COLUMNS
+from taskbench.reports import GITHUB_STEP_SUMMARY, prepare, write_reports
+
+RESULTS_SCHEMA = json.loads((SCHEMA_DIR / "results.schema.json").read_text(encoding="utf-8"))
+REPORT_FILES = ("summary.md", "report.html", "items.csv", "items.parquet")
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    return synthetic_results(seed=4)
+
+
+@pytest.fixture(scope="module")
+def run_dir(results: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("reports") / results["run_id"]
+    paths = write_reports(run_dir, results)
+    assert [p.name for p in paths] == list(REPORT_FILES)
+    return run_dir
+
+
+def test_every_report_file_is_written(run_dir: Path) -> None:
+    for name in REPORT_FILES:
+        assert (run_dir / name).stat().st_size > 0, name
+
+
+def test_the_synthetic_run_has_what_the_reports_must_show(results: dict) -> None:
+    failures = {i["failure"] for i in results["items"]}
+    assert {"safety", "code_fence", "truncated", "wrong_field", "missing_field", "prose"} <= failures
+    assert any(i["finish_reason"] == "length" for i in results["items"])
+    shown = [i for i in results["items"] if not i["passed"]]
+    for payload in XSS_PAYLOADS[:6]:
+        assert any(payload in i["input"] or payload in i["output"] for i in shown), payload
+
+
+def test_prepared_results_match_the_schema(results: dict) -> None:
+    prepared = json.loads(json.dumps(prepare(results)))
+    jsonschema.Draft202012Validator(RESULTS_SCHEMA).validate(prepared)
+    assert "analysis" not in results, "prepare must not change its argument"
+
+
+def test_summary_md_numbers_are_the_summary(results: dict, run_dir: Path) -> None:
+    text = (run_dir / "summary.md").read_text(encoding="utf-8")
+    aggregate = results["summary"]["aggregate"]
+    low, high = aggregate["ci"]
+    assert (
+        f"**Weighted aggregate: {100 * aggregate['value']:.1f}% (95% CI {100 * low:.1f}%–{100 * high:.1f}%)**" in text
+    )
+    prepared = prepare(results)
+    assert f"**{prepared['analysis']['band']['label']}**" in text
+    rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in text.splitlines() if line.startswith("| ")}
+    for name, cell in results["summary"]["capabilities"].items():
+        row = [part.strip() for part in rows[name]]
+        assert row[0] == f"{cell['weight']:.2f}"
+        for column, level in enumerate(LEVELS, start=1):
+            level_cell = cell["levels"][level]
+            mean, (lo, hi), rate = level_cell["mean"], level_cell["mean_ci"], level_cell["pass_rate"]
+            assert row[column] == f"{100 * mean:.0f}% [{100 * lo:.0f}–{100 * hi:.0f}] · pass {100 * rate:.0f}%"
+        assert row[len(LEVELS) + 1].startswith(f"**{100 * cell['mean']:.1f}% [{100 * cell['mean_ci'][0]:.1f}–")
+        assert row[len(LEVELS) + 2] == str(cell["n"])
+    safety = [i for i in results["items"] if i["safety"]]
+    assert f"### Safety failures: {len(safety)}" in text
+    for item in safety:
+        assert markdown_text(item["id"]) in text
+    for weakness in prepared["analysis"]["weaknesses"]:
+        assert f"**{weakness['capability']}** {100 * weakness['mean']:.1f}%" in text
+        assert f"is weakest at {weakness['weakest_level']}" in text
+    unparseable = prepared["analysis"]["failure_patterns"]["unparseable"]
+    assert f"code_fence {unparseable['code_fence']['count']}" in text
+    assert "cut off at \\-\\-max\\-tokens" in text or "cut off at --max-tokens" in text
+
+
+def test_summary_md_warns_about_partial_and_incomplete_runs(tmp_path: Path) -> None:
+    partial = synthetic_results(capabilities=("edge_cases", "format_compliance"), errored=1)
+    partial["incomplete_reasons"] = ["worker gw0 crashed"]
+    write_reports(tmp_path, partial)
+    text = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "> [!WARNING]" in text
+    assert "PARTIAL" in text and "weight 0.30 of 1.00" in text
+    assert "INCOMPLETE" in text and "worker gw0 crashed" in text
+    assert "· **good**" not in text and "· **excellent**" not in text, "a partial aggregate gets no band"
+
+
+def test_tables_round_trip_one_row_per_item(results: dict, run_dir: Path) -> None:
+    for frame in (
+        pd.read_csv(run_dir / "items.csv", keep_default_na=False),
+        pd.read_parquet(run_dir / "items.parquet"),
+    ):
+        assert list(frame.columns) == list(ITEM_COLUMNS)
+        assert len(frame) == len(results["items"])
+        assert frame["id"].tolist() == [i["id"] for i in results["items"]]
+        assert frame["score"].tolist() == pytest.approx([i["score"] for i in results["items"]])
+        assert frame["output"].tolist() == [i["output"] for i in results["items"]]
+        assert [json.loads(text) for text in frame["details"]] == [i["details"] for i in results["items"]]
+        assert [json.loads(text) for text in frame["expected"]] == [i["expected"] for i in results["items"]]
+
+
+def test_no_payload_appears_unescaped_in_report_html(results: dict, run_dir: Path) -> None:
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    for payload in XSS_PAYLOADS:
+        # "javascript:..." has nothing to escape; harmless as text, it must only never become a URL (below).
+        if str(markupsafe.escape(payload)) != payload:
+            assert payload not in page, payload
+    # The escaped forms are there: the payloads are shown as text.
+    assert sum(1 for payload in XSS_PAYLOADS if str(markupsafe.escape(payload)) in page) >= 6
+    assert len(re.findall(r"<script\b", page)) == 1, "only the page's own script"
+    assert not re.search(r"<[a-z]+[^>]*\son[a-z]+\s*=", page, re.IGNORECASE), "no inline event handler"
+    assert not re.search(r"(href|src)\s*=\s*[\"']?\s*javascript:", page, re.IGNORECASE)
+    assert "<b>model</b>" not in page and "demo &lt;b&gt;model&lt;/b&gt;" in page
+
+
+def test_report_html_is_self_contained_and_only_its_own_script_may_run(run_dir: Path) -> None:
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page), "nothing is fetched"
+    assert page.count('src="data:image/png;base64,') == 3
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)[1]
+    policy = html.unescape(policy)
+    assert "default-src 'none'" in policy
+    script = re.search(r"<script>(.*?)</script>", page, re.DOTALL)[1]
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    assert f"script-src 'sha256-{digest}';" in policy
+
+
+def test_every_failure_is_in_the_html_table_safety_first(results: dict, run_dir: Path) -> None:
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    table = page[page.index('<table id="failures">') :]
+    rows = re.findall(
+        r'<tr data-capability="([^"]+)" data-level="([^"]+)"( class="safety")?>\s*<td class="text">([^<]+)</td>', table
+    )
+    failing = [i for i in results["items"] if not i["passed"]]
+    assert sorted(row[3] for row in rows) == sorted(html.escape(i["id"]) for i in failing)
+    flags = [bool(row[2]) for row in rows]
+    assert flags == sorted(flags, reverse=True) and any(flags)
+
+
+def test_summary_md_keeps_payloads_inert(run_dir: Path) -> None:
+    text = (run_dir / "summary.md").read_text(encoding="utf-8")
+    assert "<script" not in text and "<img" not in text and "<svg" not in text
+    assert markdown_text("| a <b> @x [l](javascript:alert(1))") == "\\| a &lt;b&gt; \\@x \\[l\\](javascript\\:alert(1))"
+    assert markdown_text("- item").startswith("\\-")
+
+
+def test_reports_from_an_old_results_file(results: dict, tmp_path: Path) -> None:
+    old = json.loads(json.dumps(results))
+    for cell in old["summary"]["capabilities"].values():
+        for part in (cell, *cell["levels"].values()):
+            for key in ("stderr", "mean_ci", "pass_rate_ci", "templates"):
+                del part[key]
+    for key in ("stderr", "ci", "templates"):
+        del old["summary"]["aggregate"][key]
+    del old["summary"]["statistics"]
+    write_reports(tmp_path, old)
+    fresh = tmp_path / "fresh"
+    write_reports(fresh, results)
+    assert (tmp_path / "summary.md").read_text(encoding="utf-8") == (fresh / "summary.md").read_text(encoding="utf-8")
+
+
+def test_github_step_summary_is_appended(results: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    step_summary = tmp_path / "step_summary.md"
+    step_summary.write_text("# earlier step\n", encoding="utf-8")
+    monkeypatch.setenv(GITHUB_STEP_SUMMARY, str(step_summary))
+    write_reports(tmp_path / "run", results)
+    written = (tmp_path / "run" / "summary.md").read_text(encoding="utf-8")
+    assert step_summary.read_text(encoding="utf-8") == "# earlier step\n" + written + "\n"
+    monkeypatch.delenv(GITHUB_STEP_SUMMARY)
+    write_reports(tmp_path / "again", results)
+    assert step_summary.read_text(encoding="utf-8") == "# earlier step\n" + written + "\n"
