@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from scorers import Score
+from taskbench.analysis import analyse
 from taskbench.cases import Case
 from taskbench.client import Answer
 from taskbench.config import LEVELS
 from taskbench.errors import DataError, ModelError, TaskbenchError
 from taskbench.options import add_options
 from taskbench.records import case_brief, item_record
-from taskbench.analysis import analyse
 from taskbench.reports import write_reports
 from taskbench.results import build_results, write_results
 from taskbench.run import RUN_STATE, RunState
