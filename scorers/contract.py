@@ -9,6 +9,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from scorers.schema import compile_schema
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "fixtures" / "schema" / "task_action.schema.json"
 
 ACTIONS = ("create", "complete", "list", "delete", "update", "clarify")
@@ -27,11 +29,11 @@ def contract_schema() -> dict[str, Any]:
 @cache
 def _validators() -> dict[str | None, Draft202012Validator]:
     schema = contract_schema()
-    whole = Draft202012Validator(schema)
+    whole = compile_schema(schema)
     # Validating against the action's own branch names the broken rule; the anyOf of the
     # whole schema would only say "not valid under any of the given schemas".
     by_action: dict[str | None, Draft202012Validator] = {
-        action: Draft202012Validator({**schema["$defs"][action], "$defs": schema["$defs"]}) for action in ACTIONS
+        action: compile_schema({**schema["$defs"][action], "$defs": schema["$defs"]}) for action in ACTIONS
     }
     by_action[None] = whole
     return by_action

@@ -13,6 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from scorers.contract import contract_violations
+from scorers.schema import compile_schema
 from taskbench.config import CapabilityConfig, load_capability_config
 from taskbench.errors import DataError
 from taskbench.paths import SCHEMA_DIR, tier_path
@@ -61,7 +62,7 @@ class Dataset:
 @cache
 def _case_validator() -> Draft202012Validator:
     schema = json.loads((SCHEMA_DIR / "case.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return compile_schema(schema, check_formats=True)
 
 
 def case_problems(record: Any, capabilities: Iterable[str]) -> list[str]:

@@ -30,6 +30,12 @@ from taskbench.terminal import write_summary
 EXIT_INFRASTRUCTURE = 7
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from taskbench import hookspec
+
+    pluginmanager.add_hookspecs(hookspec)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
@@ -151,6 +157,7 @@ class XdistController:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["taskbench_run_id"] = self.state.run_id
+        node.workerinput["taskbench_run_dir"] = str(self.state.run_dir)
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # Scheduling waits for this hook, so answers exist before any worker runs an item.
@@ -239,6 +246,7 @@ class RunReporter:
             self.state.results = results
             self.state.results_path = write_results(self.state.run_dir, results)
             write_reports(self.state.run_dir, results)
+            session.config.hook.pytest_taskbench_results(session=session, results=results, run_dir=self.state.run_dir)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.state.results_path is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,18 @@ def _template(path: Path) -> jinja2.Template:
 def render_system_prompt(
     reference_date: str, tasks: Sequence[Mapping[str, Any]] = (), template: Path = DEFAULT_SYSTEM_PROMPT
 ) -> str:
+    if not tasks:
+        return _render_for_date(reference_date, template)
+    return _render(reference_date, tasks, template)
+
+
+@lru_cache(maxsize=4096)
+def _render_for_date(reference_date: str, template: Path) -> str:
+    # Most cases carry no task list, and many share a date: render each date's prompt once per run.
+    return _render(reference_date, (), template)
+
+
+def _render(reference_date: str, tasks: Sequence[Mapping[str, Any]], template: Path) -> str:
     day = dt.date.fromisoformat(reference_date)
     return _template(template).render(date=reference_date, weekday=day.strftime("%A"), tasks=list(tasks)).strip()
 

@@ -11,6 +11,8 @@ import pandas as pd
 
 ITEMS_CSV = "items.csv"
 ITEMS_PARQUET = "items.parquet"
+_SCALARS = frozenset({str, int, float, bool})
+_NESTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps with options builds one per call
 # results.json's item order; keys an item adds beyond these follow them.
 ITEM_COLUMNS = (
     "id",
@@ -51,6 +53,8 @@ def write_tables(run_dir: Path, items: Sequence[Mapping[str, Any]]) -> list[Path
 
 
 def _flat(value: Any) -> Any:
+    if value is None or type(value) in _SCALARS:  # most cells; skips the slower abstract-class check
+        return value
     if isinstance(value, Mapping | list | tuple):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return _NESTED.encode(value)
     return value

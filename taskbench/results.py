@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 RESULTS_VERSION = 1
 RESULTS_FILE = "results.json"
+_ROW_LISTS = frozenset({"items", "errors"})
+_ROW = json.JSONEncoder(ensure_ascii=False)
 
 
 def model_record(served: ServedModel) -> dict[str, Any]:
@@ -60,12 +62,27 @@ def build_results(state: RunState) -> dict[str, Any]:
     }
 
 
+def results_text(results: dict[str, Any]) -> str:
+    """results.json's text: indented, except that each item and error is one line. Indenting switches
+    json to its pure-Python encoder, seconds for 10,000 items; a line per row keeps the C encoder and
+    makes the file easy to grep and diff."""
+    fields = []
+    for key, value in results.items():
+        if key in _ROW_LISTS and value:
+            text = "[\n  " + ",\n  ".join(map(_ROW.encode, value)) + "\n ]"
+        else:
+            # JSON text holds no raw newline inside a string, so this only re-indents.
+            text = json.dumps(value, ensure_ascii=False, indent=1).replace("\n", "\n ")
+        fields.append(f" {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(fields) + "\n}"
+
+
 def write_results(run_dir: Path, results: dict[str, Any]) -> Path:
     """Write <run_dir>/results.json and point the `latest` link beside it at the run folder."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / RESULTS_FILE
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.write_text(results_text(results), encoding="utf-8")
     tmp.replace(path)
     latest = run_dir.parent / "latest"
     tmp_link = run_dir.parent / f".latest-{run_dir.name}"

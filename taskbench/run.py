@@ -58,12 +58,16 @@ class RunState:
 
     @property
     def run_dir(self) -> Path:
-        return self.config.rootpath / self.settings.reports_dir / self.run_id
+        # Relative to where pytest was invoked (as --junitxml is); workers get the controller's absolute path.
+        workerinput = getattr(self.config, "workerinput", None)
+        if workerinput is not None:
+            return Path(workerinput["taskbench_run_dir"])
+        return self.config.invocation_params.dir / self.settings.reports_dir / self.run_id
 
     @cached_property
     def dataset(self) -> Dataset:
         if self.settings.cases is not None:
-            return load_cases(self.config.rootpath / self.settings.cases, self.capabilities)
+            return load_cases(self.config.invocation_params.dir / self.settings.cases, self.capabilities)
         return load_tier(self.settings.tier, self.capabilities)
 
     def cases_for(self, capability: str) -> list[Case]:
@@ -91,7 +95,7 @@ class RunState:
 
     def _replay(self, cases: list[Case]) -> None:
         started = time.perf_counter()
-        stored, self.replayed_model = load_replay(self.settings.replay)
+        stored, self.replayed_model = load_replay(self.config.invocation_params.dir / self.settings.replay)
         answers = {case.id: stored[case.id] for case in cases if case.id in stored}
         missing = len(cases) - len(answers)
         self.generation = GenerationReport(len(cases), len(answers), 0, missing, time.perf_counter() - started)

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from jsonschema import Draft202012Validator
+from evalrun import run_evals
 
 from taskbench.cases import load_tier
 from taskbench.config import load_capability_config
-from taskbench.paths import PROJECT_ROOT, SCHEMA_DIR
 
 pytestmark = pytest.mark.vllm
-
-RESULTS_SCHEMA = json.loads((SCHEMA_DIR / "results.schema.json").read_text(encoding="utf-8"))
-
-
-def run_evals(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
-    shutil.copytree(PROJECT_ROOT / "evals", pytester.path / "evals", dirs_exist_ok=True)
-    result = pytester.runpytest_subprocess("evals", "-p", "no:cacheprovider", *args)
-    latest = pytester.path / "reports" / "latest" / "results.json"
-    assert latest.is_file(), result.stdout.str()[-3000:]
-    results = json.loads(latest.read_text(encoding="utf-8"))
-    Draft202012Validator(RESULTS_SCHEMA).validate(results)
-    return result, results
 
 
 @pytest.fixture

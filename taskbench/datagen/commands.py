@@ -9,7 +9,9 @@ from typing import Any
 
 from taskbench.cases import Dataset, load_tier
 from taskbench.config import LEVELS, load_capability_config
+from taskbench.datagen.episodes import build_episodes, check_episode_mix, write_episodes
 from taskbench.datagen.tiers import DEFAULT_SEED, check_dataset, generate, load_training_split, write_dataset
+from taskbench.episodes import EPISODES_PATH, load_episodes
 from taskbench.errors import DataError
 from taskbench.paths import FIXTURES, TIERS
 
@@ -18,16 +20,18 @@ def register(subparsers: Any) -> None:
     dataset = subparsers.add_parser("dataset", help="generate, count and check the benchmark's cases")
     commands = dataset.add_subparsers(dest="dataset_command", required=True, metavar="SUBCOMMAND")
 
-    generate_parser = commands.add_parser("generate", help="regenerate the tiers and the training split")
+    generate_parser = commands.add_parser("generate", help="regenerate the tiers, the training split and the episodes")
     generate_parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
-    generate_parser.add_argument("--out", type=Path, default=FIXTURES, help="root to write tiers/ and train/ under")
+    generate_parser.add_argument(
+        "--out", type=Path, default=FIXTURES, help="root to write tiers/ train/ episodes/ under"
+    )
     generate_parser.set_defaults(run=run_generate)
 
     stats_parser = commands.add_parser("stats", help="cases per capability x level of each tier")
     stats_parser.add_argument("tiers", nargs="*", metavar="TIER", help=f"any of {', '.join(TIERS)}; default: all")
     stats_parser.set_defaults(run=run_stats)
 
-    check_parser = commands.add_parser("check", help="check nesting, mix, coverage and disjointness")
+    check_parser = commands.add_parser("check", help="check nesting, mix, coverage, disjointness, episodes")
     check_parser.set_defaults(run=run_check)
 
 
@@ -36,6 +40,8 @@ def run_generate(args: argparse.Namespace) -> int:
     for name, path in write_dataset(dataset, args.out).items():
         count = len(dataset.training) if name == "train" else len(dataset.tiers[name])
         print(f"{name:>5}: {count:5d} cases -> {path}")
+    episodes = build_episodes(args.seed)
+    print(f"episodes: {len(episodes)} episodes -> {write_episodes(episodes, args.out)}")
     return 0
 
 
@@ -67,12 +73,13 @@ def run_check(args: argparse.Namespace) -> int:
     config = load_capability_config()
     tiers = {tier: load_tier(tier, config) for tier in TIERS}
     training = load_training_split(config=config)
-    problems = check_dataset(tiers, training, config)
+    episodes = load_episodes(EPISODES_PATH, config)
+    problems = [*check_dataset(tiers, training, config), *check_episode_mix(episodes, config)]
     for problem in problems:
         print(problem)
     if problems:
         print(f"dataset check: {len(problems)} problem(s)")
         return 1
     sizes = ", ".join(f"{tier} {len(data.cases)}" for tier, data in tiers.items())
-    print(f"dataset check: ok ({sizes}, train {len(training.cases)})")
+    print(f"dataset check: ok ({sizes}, train {len(training.cases)}, episodes {len(episodes.episodes)})")
     return 0

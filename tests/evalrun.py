@@ -1,0 +1,33 @@
+"""Running the real evals/ modules in a pytester folder, as a user would run `pytest evals/`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from taskbench.paths import PROJECT_ROOT, SCHEMA_DIR
+
+RESULTS_SCHEMA = json.loads((SCHEMA_DIR / "results.schema.json").read_text(encoding="utf-8"))
+
+
+def copy_evals(pytester: pytest.Pytester) -> list[str]:
+    """Copy evals/ into the pytester folder; returns the arguments that select it."""
+    shutil.copytree(PROJECT_ROOT / "evals", pytester.path / "evals", dirs_exist_ok=True)
+    return ["evals", "-p", "no:cacheprovider"]
+
+
+def latest_results(pytester: pytest.Pytester, output: str = "") -> dict[str, Any]:
+    path = pytester.path / "reports" / "latest" / "results.json"
+    assert path.is_file(), output[-3000:]
+    results = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator(RESULTS_SCHEMA).validate(results)
+    return results
+
+
+def run_evals(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
+    result = pytester.runpytest_subprocess(*copy_evals(pytester), *args)
+    return result, latest_results(pytester, result.stdout.str() + result.stderr.str())

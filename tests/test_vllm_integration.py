@@ -1,0 +1,82 @@
+"""Model access against real vLLM: the embedded default, server lifecycle, wrong URLs, structured outputs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from typing import Any
+
+import psutil
+import pytest
+from evalrun import copy_evals, run_evals
+
+from scorers.contract import contract_violations
+
+pytestmark = pytest.mark.vllm
+
+VLLM_ENTRYPOINTS = ("vllm.entrypoints.openai.api_server", "vllm serve")
+
+
+def vllm_pids() -> set[int]:
+    pids = set()
+    for process in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or ())
+        if any(entry in cmdline for entry in VLLM_ENTRYPOINTS):
+            pids.add(process.info["pid"])
+    return pids
+
+
+def test_the_embedded_default_is_served_and_stopped_even_when_cases_fail(
+    pytester: pytest.Pytester, demo_model_dir: Any
+) -> None:
+    before = vllm_pids()
+    # Complex entity extraction is where the demo model is weakest: this session fails.
+    result, results = run_evals(pytester, "--no-cache", "-m", "entity_extraction and complex")
+    assert result.ret == 1, result.stdout.str()[-2000:]
+    result.stderr.fnmatch_lines(["*serving the embedded demo model*"])
+    assert results["model"]["name"] == "taskbench-demo"
+    assert results["model"]["root"] == str(demo_model_dir)
+    assert (pytester.path / "reports" / "latest" / "vllm.log").stat().st_size > 0
+    assert vllm_pids() - before == set(), "the spawned vLLM server outlived the session"
+
+
+def test_ctrl_c_during_server_start_leaves_no_server(pytester: pytest.Pytester, demo_model_dir: Any) -> None:
+    before = vllm_pids()
+    process = pytester.popen([*pytester._getpytestargs(), *copy_evals(pytester)])
+    deadline = time.monotonic() + 120
+    while not (vllm_pids() - before) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert vllm_pids() - before, "no vLLM server was started"
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while vllm_pids() - before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert vllm_pids() - before == set(), "Ctrl-C left a vLLM server running"
+
+
+def test_a_wrong_model_url_fails_fast_and_names_the_url(pytester: pytest.Pytester) -> None:
+    started = time.monotonic()
+    result = pytester.runpytest_subprocess(*copy_evals(pytester), "--model-url", "http://127.0.0.1:9")
+    elapsed = time.monotonic() - started
+    assert result.ret == 7
+    assert elapsed < 20
+    output = result.stdout.str() + result.stderr.str()
+    assert "http://127.0.0.1:9" in output
+    assert "Traceback" not in output
+
+
+def test_structured_outputs_give_contract_valid_answers_for_every_dev_case(
+    pytester: pytest.Pytester, demo_server: Any, tmp_path: Any
+) -> None:
+    _, results = run_evals(
+        pytester, "--model-url", demo_server.url, "--structured-outputs", "on", "--cache-dir", str(tmp_path)
+    )
+    assert len(results["items"]) == 100
+    invalid = {
+        item["id"]: contract_violations(json.loads(item["output"]))
+        for item in results["items"]
+        if item["finish_reason"] != "stop" or contract_violations(json.loads(item["output"]))
+    }
+    assert invalid == {}
