@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from taskbench.paths import cache_home
 from taskbench.server import VllmServer
 
 pytest_plugins = ["pytester"]
+
+# pytester points HOME at each test's folder; the demo model and caches must stay where they were built.
+os.environ.setdefault("TASKBENCH_HOME", str(cache_home()))
 
 
 def pytest_configure(config: pytest.Config) -> None:

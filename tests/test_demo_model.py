@@ -228,7 +228,6 @@ def test_force_rebuilds_and_a_failed_build_leaves_nothing(
 
 
 def test_tiny_build_saves_a_model_vllm_can_load(training_split: Path, cache: Path) -> None:
-
     lines: list[str] = []
     folder = build.ensure_built(training_split, TINY, lines.append)
     config = AutoConfig.from_pretrained(folder)
@@ -243,6 +242,10 @@ def test_tiny_build_saves_a_model_vllm_can_load(training_split: Path, cache: Pat
     info = json.loads((folder / build.BUILD_INFO).read_text())
     assert info["examples"] == len(RECORDS) and info["key"] == build.cache_key(training_split, TINY)
     assert any(line.startswith(f"step {TINY.steps}/{TINY.steps}") for line in lines)
+
+    weights = (folder / "model.safetensors").read_bytes()
+    build.ensure_built(training_split, TINY, lines.append, force=True)
+    assert (folder / "model.safetensors").read_bytes() == weights, "the same inputs must train the same weights"
 
 
 def test_example_longer_than_the_context_allows_is_refused(training_split: Path, cache: Path) -> None:

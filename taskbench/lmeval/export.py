@@ -11,6 +11,7 @@ sends the same messages, max_tokens, temperature and seed as `pytest evals/`.
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,27 @@ SPLIT = "test"
 
 def task_name(tier: str) -> str:
     return f"taskbench_{tier}"
+
+
+def lm_eval_command(
+    url: str, model: str, folder: Path | str, task: str, num_concurrent: int = 8, output_path: Path | str = "OUT"
+) -> list[str]:
+    """The lm_eval command line that runs an exported task against an OpenAI-compatible server at `url`."""
+    return [
+        "lm_eval",
+        "--model",
+        "local-chat-completions",
+        "--model_args",
+        f"base_url={url.rstrip('/')}/v1/chat/completions,model={model},num_concurrent={num_concurrent}",
+        "--include_path",
+        str(folder),
+        "--tasks",
+        task,
+        "--apply_chat_template",
+        "--log_samples",
+        "--output_path",
+        str(output_path),
+    ]
 
 
 @dataclass(frozen=True)
@@ -123,9 +145,7 @@ def task_config(name: str, docs_path: Path, tier: str, dataset: Dataset) -> dict
 HEADER = """\
 # taskbench's {tier} tier ({cases} cases) as an lm-evaluation-harness task. Written by `taskbench export lm-eval`:
 # re-export rather than edit (the data file's path below is absolute). Run it with
-#   lm_eval --model local-chat-completions \\
-#     --model_args base_url=http://HOST:PORT/v1/chat/completions,model=NAME,num_concurrent=8 \\
-#     --include_path {folder} --tasks {name} --apply_chat_template --log_samples --output_path OUT
+#   {command}
 # and leave --system_instruction, --num_fewshot and --fewshot_as_multiturn unset: the documents carry taskbench's
 # system prompt and earlier turns. `taskbench import lm-eval OUT/.../samples_{name}_*.jsonl` gives taskbench's reports.
 """
@@ -150,7 +170,8 @@ def export_task(
         allow_unicode=True,
         width=120,
     )
-    header = HEADER.format(tier=tier, cases=len(dataset.cases), folder=folder, name=name)
+    command = shlex.join(lm_eval_command("http://HOST:PORT", "NAME", folder, name))
+    header = HEADER.format(tier=tier, cases=len(dataset.cases), command=command, name=name)
     config_path.write_text(header + body, encoding="utf-8")
     shutil.copyfile(TASK_UTILS, folder / "utils.py")
     return ExportedTask(name, folder, config_path, docs_path, len(dataset.cases))

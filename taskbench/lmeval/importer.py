@@ -1,0 +1,184 @@
+"""`taskbench import lm-eval`: lm_eval's `--log_samples` output of an exported task, as a taskbench run.
+
+Each sample holds the exported document (the case record) and the model's text, so the run is rebuilt without
+the model: every answer scored by scorers.score_case, then results.json, the reports and answers.jsonl written
+by the same building blocks as `pytest evals/` (taskbench.records, .results, .analysis, .reports, .model), so
+`pytest evals/ --replay RUN_DIR` replays it.
+
+lm_eval keeps only the text of an answer: finish reason, token counts and latency are not in its samples and
+are recorded as UNKNOWN_FINISH_REASON and 0.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scorers import score_case
+from taskbench.analysis import analyse
+from taskbench.cases import Case, Dataset, load_tier
+from taskbench.client import Answer, ServedModel
+from taskbench.config import CapabilityConfig, load_capability_config
+from taskbench.errors import DataError
+from taskbench.generation import GenerationReport
+from taskbench.model import ANSWERS_FILE, save_answers
+from taskbench.options import OPTIONS, Settings
+from taskbench.records import item_record
+from taskbench.reports import write_reports
+from taskbench.results import build_results, model_record, write_results
+
+UNKNOWN_FINISH_REASON = "unknown"
+CHAT_PATH = "/v1/chat/completions"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One line of a samples_<task>_<time>.jsonl file, as far as taskbench needs it."""
+
+    case_id: str
+    tier: str
+    case: dict[str, Any]  # the case record the document was exported from
+    output: str  # the text lm_eval scored (its filtered response)
+    gen_kwargs: dict[str, Any]
+
+
+@dataclass
+class ImportedRun:
+    """What taskbench.results.build_results reads from a pytest run's RunState, for a run made without pytest."""
+
+    run_id: str
+    settings: Settings
+    capabilities: CapabilityConfig
+    dataset: Dataset
+    records: dict[str, dict[str, Any]]
+    generation: GenerationReport
+    replayed_model: dict[str, Any] | None
+    errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    incomplete: list[str] = field(default_factory=list)
+    model: None = None  # no model was contacted
+
+
+def _gen_kwargs(arguments: Any) -> dict[str, Any]:
+    # lm_eval 0.4.8+ logs {"gen_args_0": {"arg_0": prompt, "arg_1": gen_kwargs}}; older versions [[prompt, gen_kwargs]].
+    first = next(iter(arguments.values())) if isinstance(arguments, dict) else arguments[0]
+    kwargs = first["arg_1"] if isinstance(first, dict) else first[1]
+    return dict(kwargs)
+
+
+def read_samples(path: Path) -> list[Sample]:
+    """The samples of a task exported by `taskbench export lm-eval`; anything else is a DataError naming the line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise DataError(str(path), f"cannot read lm_eval samples: {exc.strerror or exc}") from None
+    samples: dict[str, Sample] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+            doc = row["doc"]
+            sample = Sample(
+                doc["id"], doc["tier"], json.loads(doc["case"]), row["filtered_resps"][0], _gen_kwargs(row["arguments"])
+            )
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise DataError(where, f"not a sample of a task written by `taskbench export lm-eval`: {exc!r}") from None
+        if sample.case_id in samples:
+            raise DataError(where, f"a second sample of case {sample.case_id!r} (run lm_eval with --repeats 1)")
+        samples[sample.case_id] = sample
+    if not samples:
+        raise DataError(str(path), "holds no samples")
+    return list(samples.values())
+
+
+def _results_beside(samples_path: Path) -> dict[str, Any] | None:
+    """lm_eval's results_<time>.json written with samples_<task>_<time>.jsonl, when it is there."""
+    stamp = samples_path.stem.rpartition("_")[2]
+    path = samples_path.with_name(f"results_{stamp}.json")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _model_args(lm_results: dict[str, Any] | None) -> dict[str, Any]:
+    args = (lm_results or {}).get("config", {}).get("model_args") or {}
+    if isinstance(args, str):  # older lm_eval versions keep the command line's "k=v,k=v"
+        args = dict(part.split("=", 1) for part in args.split(",") if "=" in part)
+    return args
+
+
+def _served_model(model_args: dict[str, Any]) -> ServedModel | None:
+    name = model_args.get("model") or model_args.get("pretrained")
+    if not name:
+        return None
+    url = str(model_args.get("base_url", "")).removesuffix(CHAT_PATH)
+    return ServedModel(str(name), (url,) if url else (), root=None, max_model_len=None, vllm_version=None)
+
+
+def _settings(
+    samples_path: Path, run_dir: Path, tier: str, gen_kwargs: dict[str, Any], served: ServedModel | None
+) -> Settings:
+    """taskbench's defaults, with what the lm_eval run used: tier, model, max_tokens, temperature, seed."""
+    values = {spec.name: spec.default for spec in OPTIONS}
+    values.update(tier=tier, replay=samples_path, reports_dir=run_dir.parent, run_id=run_dir.name)
+    if served is not None:
+        values.update(model=served.name, model_url=served.urls)
+    for name, key in (("max_tokens", "max_gen_toks"), ("temperature", "temperature"), ("seed", "seed")):
+        if key in gen_kwargs:
+            values[name] = type(values[name])(gen_kwargs[key])
+    return Settings(**values)
+
+
+def _matching_cases(samples: list[Sample], dataset: Dataset, samples_path: Path) -> list[Case]:
+    by_id = {case.id: case for case in dataset.cases}
+    cases = []
+    for sample in samples:
+        case = by_id.get(sample.case_id)
+        if case is None or case.to_record() != sample.case:
+            raise DataError(
+                str(samples_path),
+                f"case {sample.case_id!r} differs from the {sample.tier} tier's: the task was exported from another "
+                "version of the benchmark; export it again and rerun lm_eval",
+            )
+        cases.append(case)
+    return cases
+
+
+def import_samples(samples_path: Path, run_dir: Path) -> dict[str, Any]:
+    """Build taskbench's run folder from lm_eval samples; returns the results dict written to results.json."""
+    started = time.perf_counter()
+    samples = read_samples(samples_path)
+    tiers = sorted({sample.tier for sample in samples})
+    if len(tiers) != 1:
+        raise DataError(str(samples_path), f"samples from several tiers: {', '.join(tiers)}")
+    capabilities = load_capability_config()
+    dataset = load_tier(tiers[0], capabilities)
+    cases = _matching_cases(samples, dataset, samples_path)
+
+    answers = {s.case_id: Answer(s.output, UNKNOWN_FINISH_REASON, 0, 0, 0.0) for s in samples}
+    records = {
+        case.id: item_record(case, answers[case.id], score_case(case.to_record(), answers[case.id].text))
+        for case in cases
+    }
+    served = _served_model(_model_args(_results_beside(samples_path)))
+    run = ImportedRun(
+        run_id=run_dir.name,
+        settings=_settings(samples_path, run_dir, tiers[0], samples[0].gen_kwargs, served),
+        capabilities=capabilities,
+        dataset=dataset,
+        records=records,
+        generation=GenerationReport(len(samples), len(samples), 0, 0, time.perf_counter() - started),
+        replayed_model=None if served is None else model_record(served),
+    )
+    # The same steps as the plugin's session end (taskbench.plugin.RunReporter), then the answers for --replay.
+    results = build_results(run)
+    results["analysis"] = analyse(results)
+    write_results(run_dir, results)
+    write_reports(run_dir, results)
+    save_answers(run_dir / ANSWERS_FILE, answers)
+    return results

@@ -1,0 +1,347 @@
+"""The pre-merge gate end to end: every exit path, from real runs of the demo model on vLLM and their replays.
+
+A degraded model is simulated by replaying a real run whose stored answers were corrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from evalrun import copy_evals, run_evals
+
+from taskbench.gate import EXIT_QUALITY
+from taskbench.plugin import EXIT_INFRASTRUCTURE
+
+USAGE = int(pytest.ExitCode.USAGE_ERROR)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("gate-cache")
+
+
+@pytest.fixture
+def model_args(demo_server: Any, cache_dir: Path) -> list[str]:
+    return ["--model-url", demo_server.url, "--cache-dir", str(cache_dir)]
+
+
+def output(result: pytest.RunResult) -> str:
+    return result.stdout.str() + result.stderr.str()
+
+
+def gate_json(pytester: pytest.Pytester) -> dict[str, Any]:
+    return json.loads((pytester.path / "reports" / "latest" / "gate.json").read_text(encoding="utf-8"))
+
+
+def check(gate: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(c for c in gate["checks"] if c["name"] == name)
+
+
+def reference_run(pytester: pytest.Pytester, model_args: list[str]) -> tuple[Path, dict[str, Any]]:
+    """A real dev-tier run saved as baseline.json; returns a copy of its run folder (to replay) and its results."""
+    result, results = run_evals(pytester, *model_args, "--save-baseline", "baseline.json")
+    assert result.ret == 1, output(result)[-3000:]  # the demo model fails some cases
+    run = pytester.path / "reference"
+    shutil.copytree((pytester.path / "reports" / "latest").resolve(), run)
+    return run, results
+
+
+def degraded_copy(run: Path, destination: Path, case_ids: set[str]) -> Path:
+    """A copy of a run folder whose stored answers to `case_ids` are replaced by text that is not JSON."""
+    shutil.copytree(run, destination)
+    answers = destination / "answers.jsonl"
+    rows = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        if row["id"] in case_ids:
+            row["answer"]["text"] = "not json"
+    answers.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return destination
+
+
+@pytest.mark.vllm
+def test_a_gate_over_the_thresholds_passes_even_when_items_fail(
+    pytester: pytest.Pytester, model_args: list[str]
+) -> None:
+    thresholds = ["--gate-min-aggregate", "0.5", "--gate-min-capability", "action_recognition=0.5"]
+    result, results = run_evals(pytester, *model_args, *thresholds, "--gate-only")
+    assert result.ret == 0, output(result)[-3000:]
+    assert result.parseoutcomes()["failed"] > 0, "items still show as failed under --gate-only"
+    gate = gate_json(pytester)
+    assert gate["verdict"] == "passed" and gate["exit_code"] == 0
+    aggregate = results["summary"]["aggregate"]["value"]
+    action = results["summary"]["capabilities"]["action_recognition"]["mean"]
+    assert check(gate, "min_aggregate")["numbers"]["value"] == pytest.approx(aggregate)
+    assert check(gate, "min_capability:action_recognition")["numbers"]["value"] == pytest.approx(action)
+    assert check(gate, "errors")["outcome"] == check(gate, "complete")["outcome"] == "passed"
+    result.stdout.fnmatch_lines(
+        [
+            "*= taskbench =*",
+            "*= taskbench gate =*",
+            f"PASS*weighted aggregate {100 * aggregate:.1f}% >= minimum 50.0% (95% CI [[]*], n=100)",
+            f"PASS*action_recognition {100 * action:.1f}% >= minimum 50.0%*n=20)",
+            "gate PASSED (exit 0); --gate-only: failing items are informational",
+        ]
+    )
+    assert (
+        (pytester.path / "reports" / "latest" / "gate.md")
+        .read_text(encoding="utf-8")
+        .startswith("## taskbench gate: ✅ passed (exit 0)")
+    )
+
+    # Without --gate-only a passing gate leaves pytest's own status: failing items exit 1.
+    result, _ = run_evals(pytester, *model_args, *thresholds)
+    assert result.ret == 1
+
+
+@pytest.mark.vllm
+def test_a_score_below_a_threshold_fails_with_exit_6_and_the_numbers(
+    pytester: pytest.Pytester, model_args: list[str]
+) -> None:
+    result, results = run_evals(
+        pytester, *model_args, "--gate-min-aggregate", "0.95", "--gate-min-capability", "format_compliance=0.5"
+    )
+    assert result.ret == EXIT_QUALITY, output(result)[-3000:]
+    aggregate = results["summary"]["aggregate"]
+    gate = gate_json(pytester)
+    assert gate["verdict"] == "failed" and gate["exit_code"] == EXIT_QUALITY
+    failed = check(gate, "min_aggregate")
+    assert failed["outcome"] == "failed"
+    assert failed["numbers"]["value"] == pytest.approx(aggregate["value"])
+    assert failed["numbers"]["minimum"] == 0.95
+    assert failed["numbers"]["ci"] == aggregate["ci"]
+    assert check(gate, "min_capability:format_compliance")["outcome"] == "passed"
+    low, high = aggregate["ci"]
+    result.stdout.fnmatch_lines(
+        [
+            f"FAIL*weighted aggregate {100 * aggregate['value']:.1f}% < minimum 95.0% "
+            f"(95% CI [[]{100 * low:.1f}%, {100 * high:.1f}%], n=100)",
+            "gate FAILED (exit 6)",
+        ]
+    )
+
+
+@pytest.mark.vllm
+def test_a_significant_regression_against_the_baseline_fails_and_names_it(
+    pytester: pytest.Pytester, model_args: list[str]
+) -> None:
+    run, reference = reference_run(pytester, model_args)
+    extraction = {i["id"]: i for i in reference["items"] if i["capability"] == "entity_extraction"}
+    degraded = degraded_copy(run, pytester.path / "degraded", set(extraction))
+    result, results = run_evals(
+        pytester, "--replay", str(degraded), "--baseline", "baseline.json", "--gate-only",
+        "--gate-max-regression", "0.02", "-n", "2",
+    )  # fmt: skip
+    assert result.ret == EXIT_QUALITY, output(result)[-3000:]
+    assert all(i["score"] == 0 for i in results["items"] if i["capability"] == "entity_extraction")
+
+    gate = gate_json(pytester)
+    regression = check(gate, "regression:entity_extraction")
+    numbers = regression["numbers"]
+    before = sum(i["score"] for i in extraction.values()) / len(extraction)
+    assert regression["outcome"] == "failed"
+    assert numbers["n"] == 20
+    assert numbers["baseline_mean"] == pytest.approx(before)
+    assert numbers["mean"] == 0
+    assert numbers["delta"] == pytest.approx(-before)
+    low, high = numbers["ci"]
+    assert low <= -before <= high < 0
+    assert numbers["confidence"] == pytest.approx(0.9)
+    assert numbers["p"] < 0.05
+    flipped = sorted(case_id for case_id, item in extraction.items() if item["passed"])
+    assert flipped and sorted(numbers["flipped_pass_to_fail"]) == flipped
+    for name in ("action_recognition", "default_handling", "edge_cases", "format_compliance"):
+        unchanged = check(gate, f"regression:{name}")
+        assert unchanged["outcome"] == "passed" and unchanged["numbers"]["delta"] == 0
+
+    text = output(result)
+    line = next(line for line in text.splitlines() if line.startswith("FAIL") and "entity_extraction vs" in line)
+    delta = f"{100 * numbers['delta']:+.1f} pt (90% CI [{100 * low:+.1f} pt, {100 * high:+.1f} pt])"
+    assert f"{100 * before:.1f}% -> 0.0%, {delta}" in line
+    assert "REGRESSION" in line and f"{len(flipped)} flipped pass->fail" in line
+    assert all(case_id in line for case_id in flipped[:10])
+    assert "gate FAILED (exit 6)" in text
+
+
+@pytest.mark.vllm
+def test_a_drop_within_noise_does_not_fail(pytester: pytest.Pytester, model_args: list[str]) -> None:
+    run, reference = reference_run(pytester, model_args)
+    victim = next(i for i in reference["items"] if i["capability"] == "entity_extraction" and i["passed"])
+    degraded = degraded_copy(run, pytester.path / "degraded", {victim["id"]})
+    result, _ = run_evals(
+        pytester,
+        "--replay",
+        str(degraded),
+        "--baseline",
+        "baseline.json",
+        "--gate-only",
+        "--gate-max-regression",
+        "0.02",
+    )
+    assert result.ret == 0, output(result)[-3000:]
+    regression = check(gate_json(pytester), "regression:entity_extraction")
+    assert regression["outcome"] == "passed"
+    assert regression["numbers"]["delta"] == pytest.approx(-victim["score"] / 20)
+    assert regression["numbers"]["flipped_pass_to_fail"] == [victim["id"]]
+    assert regression["numbers"]["p"] >= 0.05
+    assert f"{-5 * victim['score']:+.1f} pt" in regression["message"]
+    assert "not significant at alpha 0.05" in regression["message"]
+
+
+def test_a_dead_server_is_an_infrastructure_failure(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        *copy_evals(pytester), "--model-url", "http://127.0.0.1:9", "--gate-min-aggregate", "0.5", "--gate-only"
+    )
+    assert result.ret == EXIT_INFRASTRUCTURE
+    assert "http://127.0.0.1:9" in output(result)
+
+
+@pytest.mark.vllm
+def test_errored_items_beyond_the_limit_are_an_infrastructure_failure(
+    pytester: pytest.Pytester, demo_server: Any
+) -> None:
+    # A request timeout far below any real answer time makes every request fail after its retries.
+    result, results = run_evals(
+        pytester, "--model-url", demo_server.url, "--no-cache", "--request-timeout", "0.001", "--max-retries", "0",
+        "-m", "action_recognition", "--gate-only", "--gate-min-capability", "action_recognition=0.1",
+        "--save-baseline", "baseline.json",
+    )  # fmt: skip
+    assert result.ret == EXIT_INFRASTRUCTURE, output(result)[-3000:]
+    assert results["summary"]["aggregate"]["errors"] == 20
+    gate = gate_json(pytester)
+    assert gate["verdict"] == "infrastructure"
+    errors = check(gate, "errors")
+    assert errors["numbers"] == {"errors": 20, "selected": 20, "share": 1.0, "max_errors": 0.0}
+    assert check(gate, "save_baseline")["outcome"] == "infrastructure"
+    assert not (pytester.path / "baseline.json").exists(), "a baseline is never saved from an incomplete run"
+    result.stdout.fnmatch_lines(
+        [
+            "INFRA*baseline NOT saved to *baseline.json: incomplete run (20 items errored)",
+            "INFRA*errors: 20 of 20 items errored (100.0%), allowed 0.0%; first: action_recognition-*",
+            "gate INFRASTRUCTURE (exit 7)",
+        ]
+    )
+
+
+@pytest.mark.vllm
+def test_a_crashed_worker_makes_the_run_incomplete(pytester: pytest.Pytester, model_args: list[str]) -> None:
+    run, _ = reference_run(pytester, model_args)
+    (pytester.path / "evals" / "conftest.py").write_text(
+        "import os\n\n\n"
+        "def pytest_runtest_call(item):\n"
+        "    if item.name.endswith('[edge_cases-simple-0001]'):\n"
+        "        os._exit(1)\n",
+        encoding="utf-8",
+    )
+    result, results = run_evals(pytester, "--replay", str(run), "--gate-only", "--gate-min-aggregate", "0.5", "-n", "2")
+    assert result.ret == EXIT_INFRASTRUCTURE, output(result)[-3000:]
+    assert results["complete"] is False
+    complete = check(gate_json(pytester), "complete")
+    assert complete["outcome"] == "infrastructure"
+    assert any("crashed" in reason for reason in complete["numbers"]["reasons"])
+    assert any("1 of 100 selected cases never reported" in reason for reason in complete["numbers"]["reasons"])
+    result.stdout.fnmatch_lines(["INFRA*incomplete run: worker gw* crashed*", "gate INFRASTRUCTURE (exit 7)"])
+
+
+@pytest.mark.vllm
+def test_an_incomparable_baseline_is_refused_before_the_run(pytester: pytest.Pytester, model_args: list[str]) -> None:
+    run, _ = reference_run(pytester, model_args)
+    (pytester.path / "reports").rename(pytester.path / "reference-reports")
+
+    other_tier = pytester.runpytest_subprocess(
+        *copy_evals(pytester), "--replay", str(run), "--baseline", "baseline.json", "--gate-only",
+        "--tier", "gate", "-m", "entity_extraction and simple",
+    )  # fmt: skip
+    assert other_tier.ret == USAGE
+    other_tier.stderr.fnmatch_lines(
+        ["ERROR: taskbench gate: *baseline.json: baseline refused*tier 'dev' in the baseline, 'gate' in this run*"]
+    )
+
+    other_decoding = pytester.runpytest_subprocess(
+        *copy_evals(pytester), *model_args, "--baseline", "baseline.json", "--gate-only", "--max-tokens", "128"
+    )
+    assert other_decoding.ret == USAGE
+    other_decoding.stderr.fnmatch_lines(["*baseline refused*max_tokens 256 in the baseline, 128 in this run*"])
+    assert "generating" not in output(other_decoding), "refused before any answer is generated"
+    assert not (pytester.path / "reports").exists()
+
+
+@pytest.mark.vllm
+def test_pyproject_configures_the_gate_and_the_command_line_overrides_it(
+    pytester: pytest.Pytester, model_args: list[str]
+) -> None:
+    run, reference = reference_run(pytester, model_args)
+    pytester.makepyprojecttoml(
+        "[tool.taskbench.gate]\nmin_aggregate = 0.95\nmin_capability = { format_compliance = 0.5 }\nmin-cases = 20\n"
+    )
+    result, _ = run_evals(pytester, "--replay", str(run), "--gate-only")
+    assert result.ret == EXIT_QUALITY, output(result)[-3000:]
+    gate = gate_json(pytester)
+    assert check(gate, "min_aggregate")["numbers"]["minimum"] == 0.95
+    assert check(gate, "min_capability:format_compliance")["outcome"] == "passed"
+
+    overridden = ["--gate-min-aggregate", "0.5", "--gate-min-capability", "format_compliance=0.99"]
+    result, _ = run_evals(pytester, "--replay", str(run), "--gate-only", *overridden)
+    assert result.ret == EXIT_QUALITY
+    gate = gate_json(pytester)
+    assert check(gate, "min_aggregate")["outcome"] == "passed"
+    capability = check(gate, "min_capability:format_compliance")
+    assert capability["outcome"] == "failed" and capability["numbers"]["minimum"] == 0.99
+    mean = reference["summary"]["capabilities"]["format_compliance"]["mean"]
+    assert capability["message"].startswith(f"format_compliance {100 * mean:.1f}% < minimum 99.0%")
+
+    pytester.makepyprojecttoml("[tool.taskbench.gate]\nmin_agregate = 0.5\n")
+    result = pytester.runpytest_subprocess(*copy_evals(pytester), "--replay", str(run))
+    assert result.ret == USAGE
+    result.stderr.fnmatch_lines(
+        ["ERROR: taskbench gate: *pyproject.toml: [[]tool.taskbench.gate[]] has unknown keys: min_agregate"]
+    )
+
+
+@pytest.mark.vllm
+def test_a_gate_over_too_few_cases_is_refused(pytester: pytest.Pytester, model_args: list[str]) -> None:
+    run, _ = reference_run(pytester, model_args)
+    result, _ = run_evals(
+        pytester, "--replay", str(run), "--gate-only", "-m", "entity_extraction and simple",
+        "--gate-min-capability", "entity_extraction=0.1", "--gate-min-aggregate", "0.1",
+    )  # fmt: skip
+    assert result.ret == USAGE, output(result)[-3000:]
+    gate = gate_json(pytester)
+    assert gate["verdict"] == "refused"
+    result.stdout.fnmatch_lines(
+        [
+            "REFUSED*weighted aggregate >= 10.0%: refused: the run leaves out action_recognition, default_handling, "
+            "edge_cases, format_compliance, so its aggregate covers weight 0.25 of 1.00*",
+            "REFUSED*entity_extraction >= 10.0%: refused: too few scored cases for a gate "
+            "(entity_extraction has 8; --gate-min-cases is 20)",
+            "gate REFUSED (exit 4)",
+        ]
+    )
+    # The same run passes when the user accepts a gate over 8 cases.
+    result, _ = run_evals(
+        pytester, "--replay", str(run), "--gate-only", "-m", "entity_extraction and simple",
+        "--gate-min-capability", "entity_extraction=0.1", "--gate-min-cases", "8",
+    )  # fmt: skip
+    assert result.ret == 0, output(result)[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--gate-min-capability", "entity_extractoin=0.5"],
+            "*unknown capabilities entity_extractoin*action_recognition*",
+        ),
+        (["--gate-min-capability", "entity_extraction"], "*--gate-min-capability*expected NAME=VALUE*"),
+        (["--gate-min-aggregate", "70"], "*--gate-min-aggregate: invalid value '70'*between 0 and 1*"),
+        (["--gate-alpha", "0.7"], "*--gate-alpha: invalid value '0.7'*"),
+        (["--baseline", "missing.json"], "*missing.json: cannot read the baseline*"),
+    ],
+)
+def test_bad_gate_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
+    result = pytester.runpytest_subprocess(*copy_evals(pytester), "--model-url", "http://127.0.0.1:9", *args)
+    assert result.ret == USAGE
+    result.stderr.fnmatch_lines([f"ERROR: taskbench gate: {message}"])
