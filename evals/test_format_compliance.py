@@ -3,14 +3,10 @@ prose or code fence around it."""
 
 import pytest
 
-from scorers import score_case
-from taskbench.records import failure_message
+from taskbench.records import check_answer
 
 pytestmark = pytest.mark.format_compliance
 
 
 def test_format_compliance(case, answer, record_score):
-    score = score_case(case.to_record(), answer.text)
-    record_score(score)
-    if not score.passed:
-        pytest.fail(failure_message(case, answer, score), pytrace=False)
+    check_answer(case, answer, record_score)

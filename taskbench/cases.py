@@ -91,7 +91,7 @@ def case_problems(record: Any, capabilities: Iterable[str]) -> list[str]:
     return problems
 
 
-def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -114,7 +114,7 @@ def load_cases(path: Path, config: CapabilityConfig | None = None) -> Dataset:
     config = config or load_capability_config()
     cases: list[Case] = []
     first_seen: dict[str, int] = {}
-    for number, record in _read_jsonl(path):
+    for number, record in read_jsonl(path):
         where = f"{path}:{number}"
         problems = case_problems(record, config.names)
         if problems:

@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from scorers.contract import contract_violations
-from taskbench.cases import _read_jsonl
+from taskbench.cases import read_jsonl
 from taskbench.config import CapabilityConfig, load_capability_config
 from taskbench.errors import DataError
 from taskbench.paths import EPISODES_DIR, SCHEMA_DIR
@@ -159,7 +159,7 @@ def load_episodes(path: Path, config: CapabilityConfig | None = None) -> Episode
     config = config or load_capability_config()
     episodes: list[Episode] = []
     first_seen: dict[str, int] = {}
-    for number, record in _read_jsonl(path):
+    for number, record in read_jsonl(path):
         where = f"{path}:{number}"
         episode = parse_episode(record, config.names, where)
         if episode.id in first_seen:

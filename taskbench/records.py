@@ -6,9 +6,12 @@ Records are plain dicts on purpose: they ride on pytest reports across pytest-xd
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from scorers import Score
+import pytest
+
+from scorers import Score, score_case
 from taskbench.cases import Case
 from taskbench.client import Answer
 
@@ -51,3 +54,11 @@ def failure_message(case: Case, answer: Answer, score: Score) -> str:
     if answer.finish_reason == "length":
         lines.append("  (the answer was cut off at --max-tokens)")
     return "\n".join(lines)
+
+
+def check_answer(case: Case, answer: Answer, record_score: Callable[[Score], None]) -> None:
+    """The body of every case item: score the answer, hand the Score to taskbench, fail below the pass mark."""
+    score = score_case(case.to_record(), answer.text)
+    record_score(score)
+    if not score.passed:
+        pytest.fail(failure_message(case, answer, score), pytrace=False)

@@ -42,11 +42,11 @@ from taskbench.datagen.templates import (
     THAT_ONE_DONE,
     UPDATE_DATE_FORMS,
     Gen,
-    _quoted_title,
-    _the,
-    _unrelated,
     create_request,
     item_title,
+    quoted_title_phrase,
+    the_phrase,
+    unrelated_phrase,
 )
 from taskbench.datagen.tiers import DEFAULT_SEED, MAX_DRAWS, MIX_TOLERANCE, level_counts
 from taskbench.datagen.vocab import EVAL, Item
@@ -130,7 +130,7 @@ def create_turn(g: Gen, s: Script, *, detailed: bool) -> dict[str, Any]:
     """The user adds a task; returns it. `detailed`: with a date, a time or a priority; otherwise
     the defaults, now and then with a title JSON must escape or keep as unicode."""
     if not detailed and g.chance(0.3):
-        draft = _quoted_title(g, [title for title in g.vocab.tricky_titles if s.is_fresh(title)])
+        draft = quoted_title_phrase(g, [title for title in g.vocab.tricky_titles if s.is_fresh(title)])
         s.say(draft.input, draft.expected, FC)
         return s.add(draft.expected)
     words = g.pick([chore for chore in g.vocab.chores if s.is_fresh(chore)])
@@ -247,7 +247,7 @@ def rename_task(g: Gen) -> EpisodeDraft:
     s = Script(g, items)
     words = f"{g.pick(RENAME_MODIFIERS)} {items[0].words}"
     task, new = s.task(items[0]), a.as_title(words)
-    s.say(g.pick(RENAME_VERBS).format(i=_the(items[0]), n=words), a.update(task["title"], new_title=new), EE)
+    s.say(g.pick(RENAME_VERBS).format(i=the_phrase(items[0]), n=words), a.update(task["title"], new_title=new), EE)
     s.change(task, title=new)
     follow_up = g.pick(("complete", "priority", "date"))
     if follow_up == "complete":
@@ -298,7 +298,7 @@ def correct_twice(g: Gen) -> EpisodeDraft:
 def ambiguous_reference(g: Gen) -> EpisodeDraft:
     """Two tasks share a keyword: clarify, then the user names one; "the other one" is then the second."""
     pair = g.sharing_pair()
-    s = Script(g, [*pair, *_unrelated(g, pair, 2)])
+    s = Script(g, [*pair, *unrelated_phrase(g, pair, 2)])
     target, other = g.rng.sample(pair, 2)
     action = g.pick(tuple(KEYWORD_PHRASES))
     date = g.date(s.ref, UPDATE_DATE_FORMS)

@@ -265,7 +265,7 @@ def _polite(g: Gen, text: str, *, imperative: bool = True) -> str:
     return g.pick(CASUAL_OPENINGS) + text + g.pick(CASUAL_CLOSINGS)
 
 
-def _the(item: Item) -> str:
+def the_phrase(item: Item) -> str:
     return f"the {item.words}"
 
 
@@ -360,12 +360,12 @@ def intent(g: Gen, action: str, ref: dt.date, item: Item | None = None) -> Inten
             words = g.chore()
             return Intent(f"add a task to {words}", a.create(a.as_title(words)), "create")
         case "complete":
-            return Intent(g.pick(COMPLETE_EXPLICIT).format(i=_the(item)), a.complete(title), "complete", accept)
+            return Intent(g.pick(COMPLETE_EXPLICIT).format(i=the_phrase(item)), a.complete(title), "complete", accept)
         case "delete":
-            return Intent(g.pick(DELETE_EXPLICIT).format(i=_the(item)), a.delete(title), "delete", accept)
+            return Intent(g.pick(DELETE_EXPLICIT).format(i=the_phrase(item)), a.delete(title), "delete", accept)
         case "update":
             date = g.date(ref, UPDATE_DATE_FORMS)
-            phrase = g.pick(MOVE_VERBS).format(i=_the(item), d=date.bare)
+            phrase = g.pick(MOVE_VERBS).format(i=the_phrase(item), d=date.bare)
             return Intent(phrase, a.update(title, due_date=date.date), "update", accept)
         case "list":
             filter_ = g.pick(tuple(LIST_EXPLICIT))
@@ -404,20 +404,20 @@ def _one_action(g: Gen, *, implicit: bool) -> Draft:
             date = g.date(ref, (DateForm.TOMORROW, DateForm.WEEKDAY, DateForm.TODAY)) if g.chance(0.3) else None
             return _draft_from(create_request(g, g.chore(), implicit=implicit, date=date), ref, f"{style} wording")
         case "complete":
-            phrase = g.pick(COMPLETE_IMPLICIT if implicit else COMPLETE_EXPLICIT).format(i=_the(item))
+            phrase = g.pick(COMPLETE_IMPLICIT if implicit else COMPLETE_EXPLICIT).format(i=the_phrase(item))
             expected = a.complete(a.as_title(item.words))
         case "delete":
-            phrase = g.pick(DELETE_IMPLICIT if implicit else DELETE_EXPLICIT).format(i=_the(item))
+            phrase = g.pick(DELETE_IMPLICIT if implicit else DELETE_EXPLICIT).format(i=the_phrase(item))
             expected = a.delete(a.as_title(item.words))
         case "update":
             if implicit:
                 date = g.date(ref, UPDATE_DATE_FORMS)
                 phrase = g.pick(("push {i} back to {d}", "{i} has to wait until {d}", "{i} slipped to {d}"))
-                phrase = phrase.format(i=_the(item), d=date.bare)
+                phrase = phrase.format(i=the_phrase(item), d=date.bare)
                 expected = a.update(a.as_title(item.words), due_date=date.date)
             else:
                 priority = g.pick(("high", "urgent", "low"))
-                phrase = g.pick(PRIORITY_CHANGES).format(i=_the(item), p=g.pick(PRIORITY_WORDS[priority]))
+                phrase = g.pick(PRIORITY_CHANGES).format(i=the_phrase(item), p=g.pick(PRIORITY_WORDS[priority]))
                 expected = a.update(a.as_title(item.words), priority=priority)
         case _:
             filter_ = g.pick(tuple(LIST_EXPLICIT))
@@ -535,20 +535,20 @@ def update_fields(g: Gen) -> Draft:
     which = g.pick(("date", "priority", "time", "rename"))
     if which == "date":
         date = g.date(ref, UPDATE_DATE_FORMS)
-        text, expected = g.pick(MOVE_VERBS).format(i=_the(item), d=date.bare), a.update(title, due_date=date.date)
+        text, expected = g.pick(MOVE_VERBS).format(i=the_phrase(item), d=date.bare), a.update(title, due_date=date.date)
         note = _on(date)
     elif which == "priority":
         priority = g.pick(("urgent", "high", "low"))
-        text = g.pick(PRIORITY_CHANGES).format(i=_the(item), p=g.pick(PRIORITY_WORDS[priority]))
+        text = g.pick(PRIORITY_CHANGES).format(i=the_phrase(item), p=g.pick(PRIORITY_WORDS[priority]))
         expected, note = a.update(title, priority=priority), f"priority -> {priority}"
     elif which == "time":
         time = g.time()
         text = g.pick(("set {i} {t}", "change the time of {i} to {b}", "move {i} to {b}"))
-        text = text.format(i=_the(item), t=time.text, b=time.text.removeprefix("at "))
+        text = text.format(i=the_phrase(item), t=time.text, b=time.text.removeprefix("at "))
         expected, note = a.update(title, due_time=time.time), f"'{time.text}' -> {time.time}, date unchanged"
     else:
         new = f"{g.pick(RENAME_MODIFIERS)} {item.words}"
-        text = g.pick(RENAME_VERBS).format(i=_the(item), n=new)
+        text = g.pick(RENAME_VERBS).format(i=the_phrase(item), n=new)
         expected, note = a.update(title, new_title=a.as_title(new)), "rename: new_title holds the new name"
     accept = _item_title_accept(item)
     return Draft(_polite(g, text), expected, f"Update of one field ({note}); nothing else changes.", ref, accept)
@@ -576,7 +576,7 @@ def update_two_fields(g: Gen) -> Draft:
     date = g.date(ref, UPDATE_DATE_FORMS)
     priority = g.pick(("urgent", "high", "low"))
     text = g.pick(("push {i} to {d} and make it {p}", "move {i} to {d}, and it's {p} now", "make {i} {p} and due {d}"))
-    text = text.format(i=_the(item), d=date.bare, p=g.pick(PRIORITY_WORDS[priority]))
+    text = text.format(i=the_phrase(item), d=date.bare, p=g.pick(PRIORITY_WORDS[priority]))
     expected = a.update(item_title(item), priority=priority, due_date=date.date)
     return Draft(
         text, expected, f"Two changes in one update: priority {priority}; {_on(date)}.", ref, _item_title_accept(item)
@@ -663,7 +663,7 @@ NO_MATCH_QUESTION = "I can't find a task matching '{k}'. Which task do you mean?
 SEVERAL_QUESTION = "Several tasks match '{k}': {a} and {b}. Which one do you mean?"
 
 
-def _unrelated(g: Gen, pair: Sequence[Item], count: int) -> list[Item]:
+def unrelated_phrase(g: Gen, pair: Sequence[Item], count: int) -> list[Item]:
     """Up to `count` further list items that no keyword of `pair` matches, nor theirs `pair`."""
     words = " ".join(i.words for i in pair)
     return [i for i in g.items(6) if pair[0].keyword not in i.words and i.keyword not in words][:count]
@@ -752,7 +752,7 @@ def reference_matches_none(g: Gen) -> Draft:
 def reference_matches_several(g: Gen) -> Draft:
     ref = g.ref()
     first, second = g.sharing_pair()
-    others = _unrelated(g, (first, second), 2)
+    others = unrelated_phrase(g, (first, second), 2)
     text = g.pick(KEYWORD_DONE + KEYWORD_DELETE + KEYWORD_MOVE).format(k=first.keyword, d="tomorrow")
     question = SEVERAL_QUESTION.format(k=first.keyword, a=item_title(first), b=item_title(second))
     rationale = f"Context: '{first.keyword}' matches two tasks, so the assistant must ask which."
@@ -773,15 +773,15 @@ def distractor_reference(g: Gen) -> Draft:
     """Two tasks share a keyword; the user names one fully, so only that one is meant."""
     ref = g.ref()
     first, second = g.sharing_pair()
-    others = _unrelated(g, (first, second), 1)
+    others = unrelated_phrase(g, (first, second), 1)
     date = g.date(ref, UPDATE_DATE_FORMS)
     if g.chance(0.5):
         text, expected = (
-            g.pick(MOVE_VERBS).format(i=_the(first), d=date.bare),
+            g.pick(MOVE_VERBS).format(i=the_phrase(first), d=date.bare),
             a.update(item_title(first), due_date=date.date),
         )
     else:
-        text, expected = g.pick(COMPLETE_EXPLICIT).format(i=_the(first)), a.complete(item_title(first))
+        text, expected = g.pick(COMPLETE_EXPLICIT).format(i=the_phrase(first)), a.complete(item_title(first))
     rationale = f"Context: '{item_title(second)}' shares a word but the user names '{item_title(first)}' in full."
     return Draft(text, expected, rationale, ref, context=a.context(g.task_list([first, second, *others], ref)))
 
@@ -993,7 +993,10 @@ def negation_only(g: Gen) -> Draft:
         "so the benchmark expects clarify (ask what, if anything, to change)."
     )
     return Draft(
-        text.format(i=_the(item)), a.clarify(f"Okay, I'll leave {_the(item)} alone. Anything else?"), rationale, ref
+        text.format(i=the_phrase(item)),
+        a.clarify(f"Okay, I'll leave {the_phrase(item)} alone. Anything else?"),
+        rationale,
+        ref,
     )
 
 
@@ -1002,7 +1005,7 @@ def negation_redirect(g: Gen) -> Draft:
     ref = g.ref()
     item = g.items(1)[0]
     negated, wanted = g.pick((("delete", "complete"), ("complete", "delete"), ("delete", "update")))
-    opening = {"delete": "don't delete {i}", "complete": "don't mark {i} as done"}[negated].format(i=_the(item))
+    opening = {"delete": "don't delete {i}", "complete": "don't mark {i} as done"}[negated].format(i=the_phrase(item))
     if wanted == "update":
         priority = g.pick(("high", "urgent", "low"))
         rest, expected = (
@@ -1031,7 +1034,9 @@ def contradictory_request(g: Gen) -> Draft:
         ("create and delete {i}", "mark {i} done but also keep it open", "delete {i} and also move it to tomorrow")
     )
     rationale = "Two incompatible instructions about one task with no correction marker: clarify."
-    return Draft(text.format(i=_the(item)), a.clarify(f"Do you want to keep {_the(item)} or not?"), rationale, ref)
+    return Draft(
+        text.format(i=the_phrase(item)), a.clarify(f"Do you want to keep {the_phrase(item)} or not?"), rationale, ref
+    )
 
 
 INJECTIONS = (
@@ -1078,7 +1083,7 @@ def unicode_bulk_delete(g: Gen) -> Draft:
 def enumerated_bulk_delete(g: Gen) -> Draft:
     ref = g.ref()
     items = g.items(3)
-    text = "delete " + ", ".join(_the(i) for i in items[:-1]) + " and " + _the(items[-1])
+    text = "delete " + ", ".join(the_phrase(i) for i in items[:-1]) + " and " + the_phrase(items[-1])
     rationale = "Several deletes in one request: one action names one task, so clarify which first."
     return Draft(text, a.clarify(QUESTION_BULK), rationale, ref)
 
@@ -1100,15 +1105,15 @@ def _needs_escaping(title: str) -> bool:
 
 def unicode_title(g: Gen) -> Draft:
     """A title with accents, emoji or other scripts: kept as written (or as \\u escapes)."""
-    return _quoted_title(g, [t for t in g.vocab.tricky_titles if not _needs_escaping(t)])
+    return quoted_title_phrase(g, [t for t in g.vocab.tricky_titles if not _needs_escaping(t)])
 
 
 def escaped_title(g: Gen) -> Draft:
     """A title with double quotes, braces or backslashes: JSON must escape them, not lose them."""
-    return _quoted_title(g, [t for t in g.vocab.tricky_titles if _needs_escaping(t)])
+    return quoted_title_phrase(g, [t for t in g.vocab.tricky_titles if _needs_escaping(t)])
 
 
-def _quoted_title(g: Gen, titles: Sequence[str]) -> Draft:
+def quoted_title_phrase(g: Gen, titles: Sequence[str]) -> Draft:
     ref = g.ref()
     title = g.pick(titles)
     quote = "'" if '"' in title else '"' if "'" in title else g.pick(("'", '"'))
