@@ -178,12 +178,15 @@ class PytestRun:
 
 
 def run_pytest(args: Sequence[str], cwd: Path = ROOT, *, env: dict[str, str] | None = None) -> PytestRun:
-    """`python -m pytest ARGS` in `cwd`; wall time and the peak RSS of that one process (wait4)."""
+    """`python -m pytest ARGS` in `cwd`; wall time and the peak RSS of that one process (wait4).
+
+    PYTHONDONTWRITEBYTECODE is dropped, as on a usual machine: with it, pytest re-rewrites the asserts of every
+    plugin module on each run (about a second here), which is not what a user waits for."""
     with tempfile.TemporaryDirectory() as scratch:
         phases_file = Path(scratch) / "phases.json"
         log = Path(scratch) / "output.txt"
         environment = {
-            **os.environ,
+            **{name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"},
             **(env or {}),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCHMARKS), os.environ.get("PYTHONPATH")])),
             "TASKBENCH_BENCH_PHASES": str(phases_file),

@@ -24,6 +24,7 @@ from bench import read_cases, requests_for  # noqa: E402
 from taskbench.cases import Case  # noqa: E402
 from taskbench.prompt import answer_json  # noqa: E402
 
+SERVED_NAME = "standin"  # tests/standin.py's default model name
 Messages = tuple[tuple[str, str], ...]
 
 

@@ -518,8 +518,8 @@ def evaluate(
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):
-        return  # only the controller (or a serial run) sees results
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("taskbench"):
+        return  # only the controller (or a serial run) sees results; `-p no:taskbench` has none
     try:
         settings = resolve_gate_settings(config, load_capability_config().names)
         baseline = load_baseline(settings.baseline) if settings.baseline is not None else None

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from transformers import AutoConfig, AutoTokenizer
 
+from taskbench import prompt
 from taskbench.cases import Case
 from taskbench.demo_model import build
 from taskbench.demo_model.hyperparameters import Hyperparameters
@@ -97,7 +98,13 @@ def test_key_follows_hyperparameters(training_split: Path) -> None:
 
 def test_key_covers_prompt_template_and_package_source(training_split: Path) -> None:
     names = {p.name for p in build.key_sources(training_split)}
-    assert {"system.j2", "prompt.py", "build.py", "train.py", "tokenizer.py", "hyperparameters.py"} <= names
+    assert {"system.j2", "build.py", "train.py", "tokenizer.py", "hyperparameters.py"} <= names
+
+
+def test_key_follows_how_cases_are_rendered(training_split: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = build.cache_key(training_split, TINY)
+    monkeypatch.setattr(prompt, "answer_json", lambda answer: json.dumps(answer, indent=1))
+    assert build.cache_key(training_split, TINY) != before
 
 
 def test_model_dir_is_named_by_key_under_cache_home(training_split: Path, cache: Path) -> None:

@@ -117,11 +117,16 @@ class LmEvalRun:
     samples_path: Path
     samples: list[dict[str, Any]]
     metrics: dict[str, Any]  # lm_eval's aggregated results for the task, e.g. "weighted_score,none"
+    imported_dir: Path  # the samples through `taskbench import lm-eval`
+    imported: dict[str, Any]
 
 
 @pytest.fixture(scope="module")
 def lm_eval_run(lm_eval_installed: None, demo_server: Any, tmp_path_factory: pytest.TempPathFactory) -> LmEvalRun:
-    """The dev tier exported, then run by the lm_eval package itself against the session's vLLM server."""
+    """The dev tier exported, run by the lm_eval package itself against the session's vLLM server, and imported.
+
+    Module-scoped, so it is set up before a test's pytester, whose sys.modules snapshot would otherwise unload
+    what importing first loads (pandas' parquet types, which pyarrow refuses to register twice)."""
     root = tmp_path_factory.mktemp("lm_eval")
     exported = export_task(root / "task", "dev")
     command = lm_eval_command(demo_server.url, demo_server.served_name, exported.folder, exported.name, 8, root / "out")
@@ -134,12 +139,14 @@ def lm_eval_run(lm_eval_installed: None, demo_server: Any, tmp_path_factory: pyt
     (results_path,) = (root / "out").rglob("results_*.json")
     samples = [json.loads(line) for line in samples_path.read_text(encoding="utf-8").splitlines()]
     metrics = json.loads(results_path.read_text(encoding="utf-8"))["results"][exported.name]
-    return LmEvalRun(exported.name, samples_path, samples, metrics)
+    imported_dir = root / "imported"
+    imported = import_samples(samples_path, imported_dir)
+    return LmEvalRun(exported.name, samples_path, samples, metrics, imported_dir, imported)
 
 
 @pytest.mark.vllm
 def test_lm_eval_and_pytest_evals_agree_on_real_vllm(
-    pytester: pytest.Pytester, demo_server: Any, lm_eval_run: LmEvalRun, tmp_path: Path
+    pytester: pytest.Pytester, demo_server: Any, lm_eval_run: LmEvalRun
 ) -> None:
     _, native = run_evals(pytester, "--model-url", demo_server.url, "--no-cache")
     cases = {case.id: case for case in load_tier("dev").cases}
@@ -165,16 +172,14 @@ def test_lm_eval_and_pytest_evals_agree_on_real_vllm(
     for name, value in expected.items():
         assert math.isclose(lm_eval_run.metrics[f"{name},none"], value, abs_tol=1e-12), name
 
-    imported = import_samples(lm_eval_run.samples_path, tmp_path / "imported")
-    assert imported["summary"] == summary
+    assert lm_eval_run.imported["summary"] == summary
 
 
 @pytest.mark.vllm
 def test_an_imported_lm_eval_run_gives_the_summary_its_replay_gives(
-    pytester: pytest.Pytester, lm_eval_run: LmEvalRun, tmp_path: Path
+    pytester: pytest.Pytester, lm_eval_run: LmEvalRun
 ) -> None:
-    run_dir = tmp_path / "imported"
-    imported = import_samples(lm_eval_run.samples_path, run_dir)
+    run_dir, imported = lm_eval_run.imported_dir, lm_eval_run.imported
     Draft202012Validator(RESULTS_SCHEMA).validate(imported)
     assert imported["model"]["name"] == "taskbench-demo"
     assert imported["replayed_from"] == str(lm_eval_run.samples_path)

@@ -32,14 +32,34 @@ DATA_ERROR_EXIT = 3  # the training process's exit code for a DataError, sent as
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+# One conversation that exercises every part of the rendering: task list, history, answer. How
+# taskbench.prompt renders it is part of the key, so a change to the training text rebuilds the
+# model while a refactor of prompt.py that renders the same text does not.
+RENDERING_PROBE = {
+    "reference_date": "2026-11-24",
+    "user_input": "move the dentist appointment to next Friday at 3pm",
+    "context": {
+        "tasks": [
+            {"id": 1, "title": "Dentist appointment", "priority": "medium", "due_date": "2026-11-26",
+             "due_time": "15:00", "status": "open"},
+            {"id": 2, "title": "Budget review", "priority": "high", "due_date": None, "due_time": None,
+             "status": "done"},
+        ],
+        "history": [{"user": "what is on my list", "assistant": {"filter": "all", "action": "list"}}],
+    },
+    "answer": {"due_time": "15:00", "action": "update", "title": "Dentist appointment", "due_date": "2026-12-04"},
+}  # fmt: skip
+
+
 def key_sources(training_split: Path) -> list[Path]:
-    """Every file a build depends on; prompt.py renders the training text, so it counts too."""
-    return [
-        training_split,
-        prompt.DEFAULT_SYSTEM_PROMPT,
-        Path(prompt.__file__).resolve(),
-        *sorted(PACKAGE_DIR.glob("*.py")),
-    ]
+    """Every file a build is made from (besides how taskbench.prompt renders, see RENDERING_PROBE)."""
+    return [training_split, prompt.DEFAULT_SYSTEM_PROMPT, *sorted(PACKAGE_DIR.glob("*.py"))]
+
+
+def rendering_fingerprint() -> bytes:
+    probe = RENDERING_PROBE
+    messages = prompt.build_messages(probe["reference_date"], probe["user_input"], probe["context"])
+    return json.dumps([messages, prompt.answer_json(probe["answer"])], ensure_ascii=False).encode()
 
 
 def cache_key(training_split: Path, hp: Hyperparameters) -> str:
@@ -50,11 +70,17 @@ def cache_key(training_split: Path, hp: Hyperparameters) -> str:
         except FileNotFoundError:
             raise DataError(str(path), "no such file (the demo model is built from it)") from None
         # The training split is keyed by content only; other files by name too, so moving code between
-        # two of them still changes the key. Lengths keep neighbouring files from running together.
+        # two of them still changes the key.
         name = b"training split" if index == 0 else path.name.encode()
-        digest.update(b"%d:%s%d:" % (len(name), name, len(data)) + data)
+        digest.update(_framed(name) + _framed(data))
+    digest.update(_framed(rendering_fingerprint()))
     digest.update(json.dumps(asdict(hp), sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def _framed(data: bytes) -> bytes:
+    # Length-prefixed, so neighbouring inputs cannot run together into the same byte stream.
+    return b"%d:" % len(data) + data
 
 
 def model_dir(training_split: Path, hp: Hyperparameters) -> Path:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -179,8 +181,21 @@ def build_model(folder: Path, training_split: Path, hp: Hyperparameters, progres
     )
 
 
+def exit_with_parent() -> None:
+    """Stop when the process that started this build is gone: nobody would move its result into place."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(argv: Sequence[str]) -> int:
     folder, training_split, hyperparameters = argv
+    exit_with_parent()
     hp = Hyperparameters(**json.loads(hyperparameters))
     try:
         build_model(Path(folder), Path(training_split), hp, lambda line: print(line, flush=True))

@@ -36,7 +36,7 @@ CHAT_PATH = "/v1/chat/completions"
 
 @dataclass(frozen=True)
 class Sample:
-    """One line of a samples_<task>_<time>.jsonl file, as far as taskbench needs it."""
+    """One line of a samples_<task>_<time>.jsonl file (lm_eval 0.4.13's format), as far as taskbench needs it."""
 
     case_id: str
     tier: str
@@ -61,13 +61,6 @@ class ImportedRun:
     model: None = None  # no model was contacted
 
 
-def _gen_kwargs(arguments: Any) -> dict[str, Any]:
-    # lm_eval 0.4.8+ logs {"gen_args_0": {"arg_0": prompt, "arg_1": gen_kwargs}}; older versions [[prompt, gen_kwargs]].
-    first = next(iter(arguments.values())) if isinstance(arguments, dict) else arguments[0]
-    kwargs = first["arg_1"] if isinstance(first, dict) else first[1]
-    return dict(kwargs)
-
-
 def read_samples(path: Path) -> list[Sample]:
     """The samples of a task exported by `taskbench export lm-eval`; anything else is a DataError naming the line."""
     try:
@@ -83,7 +76,11 @@ def read_samples(path: Path) -> list[Sample]:
             row = json.loads(line)
             doc = row["doc"]
             sample = Sample(
-                doc["id"], doc["tier"], json.loads(doc["case"]), row["filtered_resps"][0], _gen_kwargs(row["arguments"])
+                doc["id"],
+                doc["tier"],
+                json.loads(doc["case"]),
+                row["filtered_resps"][0],
+                dict(row["arguments"]["gen_args_0"]["arg_1"]),
             )
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise DataError(where, f"not a sample of a task written by `taskbench export lm-eval`: {exc!r}") from None
@@ -106,14 +103,12 @@ def _results_beside(samples_path: Path) -> dict[str, Any] | None:
 
 
 def _model_args(lm_results: dict[str, Any] | None) -> dict[str, Any]:
-    args = (lm_results or {}).get("config", {}).get("model_args") or {}
-    if isinstance(args, str):  # older lm_eval versions keep the command line's "k=v,k=v"
-        args = dict(part.split("=", 1) for part in args.split(",") if "=" in part)
-    return args
+    args = (lm_results or {}).get("config", {}).get("model_args")
+    return args if isinstance(args, dict) else {}
 
 
 def _served_model(model_args: dict[str, Any]) -> ServedModel | None:
-    name = model_args.get("model") or model_args.get("pretrained")
+    name = model_args.get("model")
     if not name:
         return None
     url = str(model_args.get("base_url", "")).removesuffix(CHAT_PATH)
