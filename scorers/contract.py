@@ -7,9 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
-from scorers.schema import compile_schema
+from scorers.schema import SchemaValidator, compile_schema
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "fixtures" / "schema" / "task_action.schema.json"
 
@@ -27,12 +25,12 @@ def contract_schema() -> dict[str, Any]:
 
 
 @cache
-def _validators() -> dict[str | None, Draft202012Validator]:
+def _validators() -> dict[str | None, SchemaValidator]:
     schema = contract_schema()
     whole = compile_schema(schema)
     # Validating against the action's own branch names the broken rule; the anyOf of the
     # whole schema would only say "not valid under any of the given schemas".
-    by_action: dict[str | None, Draft202012Validator] = {
+    by_action: dict[str | None, SchemaValidator] = {
         action: compile_schema({**schema["$defs"][action], "$defs": schema["$defs"]}) for action in ACTIONS
     }
     by_action[None] = whole

@@ -10,10 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from scorers.contract import contract_violations
-from scorers.schema import compile_schema
+from scorers.schema import SchemaValidator, compile_schema
 from taskbench.config import CapabilityConfig, load_capability_config
 from taskbench.errors import DataError
 from taskbench.paths import SCHEMA_DIR, tier_path
@@ -60,7 +58,7 @@ class Dataset:
 
 
 @cache
-def _case_validator() -> Draft202012Validator:
+def _case_validator() -> SchemaValidator:
     schema = json.loads((SCHEMA_DIR / "case.schema.json").read_text(encoding="utf-8"))
     return compile_schema(schema, check_formats=True)
 
