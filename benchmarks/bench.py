@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from phases import MARKS
 
 from taskbench.cases import Case
 from taskbench.client import ClientSettings, ModelClient, Request, resolve_model
@@ -30,6 +31,8 @@ BENCHMARKS = ROOT / "benchmarks"
 CHAT_PATH = "/v1/chat/completions"
 HARNESS_CONCURRENCY = 256  # taskbench's --concurrency default: the raw clients get the same pool
 PYTEST_QUIET = ("-q", "-p", "no:cacheprovider", "-p", "phases")
+# Both of taskbench's entry points, so a baseline suite loads none of taskbench (nor what it imports).
+WITHOUT_TASKBENCH = ("-p", "no:taskbench", "-p", "no:taskbench-gate")
 
 
 # --- the workload -----------------------------------------------------------------------------------------
@@ -192,16 +195,33 @@ def run_pytest(args: Sequence[str], cwd: Path = ROOT, *, env: dict[str, str] | N
             "TASKBENCH_BENCH_PHASES": str(phases_file),
         }
         with log.open("wb") as output:
-            started = time.perf_counter()
+            spawned, started = time.time(), time.perf_counter()
             process = subprocess.Popen(
                 [sys.executable, "-m", "pytest", *args], cwd=cwd, env=environment, stdout=output, stderr=output
             )
             _, status, usage = os.wait4(process.pid, 0)
             seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
-        phases = json.loads(phases_file.read_text()) if phases_file.is_file() else {}
+        marks = json.loads(phases_file.read_text()) if phases_file.is_file() else {}
         # Linux reports ru_maxrss in KiB.
-        return PytestRun(seconds, usage.ru_maxrss / 1024, process.returncode, log.read_text(errors="replace"), phases)
+        return PytestRun(
+            seconds,
+            usage.ru_maxrss / 1024,
+            process.returncode,
+            log.read_text(errors="replace"),
+            _phases({"spawn": spawned, **marks, "exit": spawned + seconds}),
+        )
+
+
+def _phases(marks: dict[str, float]) -> dict[str, float]:
+    """Seconds between consecutive marks of benchmarks/phases.py, for the phases whose both ends were seen."""
+    order = ("spawn", *MARKS, "exit")
+    names = ("start-up", "collection", "generation", "items", "finish", "exit")
+    return {
+        name: marks[end] - marks[begin]
+        for name, begin, end in zip(names, order[:-1], order[1:], strict=True)
+        if begin in marks and end in marks
+    }
 
 
 def latest_results(reports_dir: Path) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 from bench import (
     HARNESS_CONCURRENCY,
     PYTEST_QUIET,
+    WITHOUT_TASKBENCH,
     PytestRun,
     bodies_for,
     copies,
@@ -90,7 +91,7 @@ def measure(n: int, clients_n: int, work: Path) -> None:
         live = run_pytest([*evals, "--model-url", url, "--no-cache"])
     live_results = latest_results(reports)
     replay = run_pytest([*evals, "--replay", str(reports / live_results["run_id"])])
-    bare = run_pytest([str(write_bare_suite(work / "bare", n)), *PYTEST_QUIET, "-p", "no:taskbench"], work / "bare")
+    bare = run_pytest([str(write_bare_suite(work / "bare", n)), *PYTEST_QUIET, *WITHOUT_TASKBENCH], work / "bare")
 
     check(n, live, live_results, replay)
     print_clients(clients_n, clients)

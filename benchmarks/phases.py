@@ -1,11 +1,13 @@
-"""A pytest plugin for the benchmarks (`-p phases` with benchmarks/ on PYTHONPATH): how long each phase of
-a run took, written as JSON to $TASKBENCH_BENCH_PHASES when pytest ends.
+"""A pytest plugin for the benchmarks (`-p phases` with benchmarks/ on PYTHONPATH): when each phase of a run
+began, as wall-clock times written to $TASKBENCH_BENCH_PHASES (JSON) when pytest ends. bench.run_pytest turns
+them into the phases below, timing start-up from the moment it spawned the process and exit up to its end.
 
-    start-up     interpreter, plugins and conftest imports (from the process's start)
+    start-up     interpreter, plugins and conftest imports
     collection   collecting items (taskbench: loading and checking the cases)
     generation   from the end of collection to the first item (taskbench: every answer generated)
     items        running the items
     finish       session end (taskbench: results.json and reports) and the terminal summary
+    exit         pytest's clean-up and the interpreter's shutdown
 """
 
 from __future__ import annotations
@@ -15,26 +17,14 @@ import os
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
-_PHASES = (
-    ("start-up", "start", "collection"),
-    ("collection", "collection", "collected"),
-    ("generation", "collected", "items"),
-    ("items", "items", "finish"),
-    ("finish", "finish", "end"),
-)
+MARKS = ("collection", "collected", "items", "finish", "end")
 _marks: dict[str, float] = {}
 
 
 def _mark(name: str) -> None:
     _marks.setdefault(name, time.time())
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    _marks["start"] = psutil.Process().create_time()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -61,7 +51,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     _mark("end")
     target = os.environ.get("TASKBENCH_BENCH_PHASES")
-    if not target:
-        return
-    phases = {name: _marks[end] - _marks[begin] for name, begin, end in _PHASES if begin in _marks and end in _marks}
-    Path(target).write_text(json.dumps(phases))
+    if target:
+        Path(target).write_text(json.dumps(_marks))

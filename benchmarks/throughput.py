@@ -26,6 +26,7 @@ from typing import Any
 
 from bench import (
     PYTEST_QUIET,
+    WITHOUT_TASKBENCH,
     PytestRun,
     bodies_for,
     copies,
@@ -131,7 +132,7 @@ def run_naive(url: str, cases: Sequence[Case], bodies: Sequence[bytes], folder: 
     (folder / "naive.json").write_text(json.dumps(rows), encoding="utf-8")
     suite = folder / "test_naive.py"
     suite.write_text(NAIVE_SUITE.format(url=url), encoding="utf-8")
-    return run_pytest([str(suite), *PYTEST_QUIET, "-p", "no:taskbench"], folder)
+    return run_pytest([str(suite), *PYTEST_QUIET, *WITHOUT_TASKBENCH], folder)
 
 
 def report(

@@ -134,9 +134,7 @@ def _compile(schema: Any, formats: FormatChecker | None) -> Check | None:
         if check is None:
             return None
         checks.append(check)
-    if len(checks) == 1:
-        return checks[0]
-    return lambda v: all(check(v) for check in checks)
+    return checks[0] if len(checks) == 1 else _every(checks)
 
 
 def _keyword(keyword: str, value: Any, schema: Mapping[str, Any], formats: FormatChecker | None) -> Check | None:
@@ -146,7 +144,7 @@ def _keyword(keyword: str, value: Any, schema: Mapping[str, Any], formats: Forma
         if not all(kind in _TYPE_CHECKS for kind in kinds):
             return None
         tests = [_TYPE_CHECKS[kind] for kind in kinds]
-        return lambda v: any(test(v) for test in tests)
+        return tests[0] if len(tests) == 1 else lambda v: any(test(v) for test in tests)
     if keyword in ("enum", "const"):
         allowed = value if keyword == "enum" else [value]
         # Only strings: jsonschema's equality (1 == 1.0, True != 1, nested values) is left to it.
@@ -167,8 +165,8 @@ def _keyword(keyword: str, value: Any, schema: Mapping[str, Any], formats: Forma
     if keyword in ("properties", "additionalProperties", "propertyNames", "items", "anyOf", "allOf"):
         return _subschemas(keyword, value, schema, formats)
     if keyword == "required":
-        names = tuple(value)
-        return _only(dict, lambda v: all(name in v for name in names))
+        names = frozenset(value)
+        return _only(dict, lambda v: v.keys() >= names)
     return None
 
 
@@ -199,21 +197,26 @@ def _subschemas(keyword: str, value: Any, schema: Mapping[str, Any], formats: Fo
         branches = _compile_each(value, formats)
         if branches is None:
             return None
-        if keyword == "anyOf":
-            return lambda v: any(branch(v) for branch in branches)
-        return lambda v: all(branch(v) for branch in branches)
+        return (lambda v: any(branch(v) for branch in branches)) if keyword == "anyOf" else _every(branches)
     if keyword == "properties":
         checks = _compile_each(value.values(), formats)
         if checks is None:
             return None
         pairs = tuple(zip(value, checks, strict=True))
-        return _only(dict, lambda v: all(check(v[name]) for name, check in pairs if name in v))
+
+        def properties(v: dict[str, Any]) -> bool:
+            for name, check in pairs:  # noqa: SIM110 (a loop makes no generator per call on this hot path)
+                if name in v and not check(v[name]):
+                    return False
+            return True
+
+        return _only(dict, properties)
     if keyword == "additionalProperties":
         if "patternProperties" in schema:
             return None
         known = frozenset(schema.get("properties", ()))
         if value is False:
-            return _only(dict, lambda v: all(name in known for name in v))
+            return _only(dict, known.issuperset)
         extra = _compile(value, formats)
         if extra is None:
             return None
@@ -235,6 +238,16 @@ def _compile_each(schemas: Iterable[Any], formats: FormatChecker | None) -> list
             return None
         checks.append(check)
     return checks
+
+
+def _every(checks: list[Check]) -> Check:
+    def every(v: Any) -> bool:
+        for check in checks:  # noqa: SIM110 (a loop makes no generator per call on this hot path)
+            if not check(v):
+                return False
+        return True
+
+    return every
 
 
 def _only(kind: type | frozenset[type], test: Check) -> Check:

@@ -77,7 +77,8 @@ def test_a_killed_server_loses_no_answer_and_the_next_run_sends_only_the_rest(
             time.sleep(0.2)
     finally:
         server.stop()
-    output = run.communicate(timeout=120)[0].decode()
+    output = run.stdout.read().decode()
+    run.wait(timeout=120)
     assert run.returncode == 7, output[-3000:]
     assert "stopped answering" in output
     with ResponseCache(cache_file) as cache:
@@ -101,6 +102,7 @@ def test_two_replicas_both_receive_requests(
             pytester, "--model-url", demo_server.url, "--model-url", second.url, "--no-cache", "--tier", "gate"
         )
         served = [requests_served(demo_server.url) - before[0], requests_served(second.url) - before[1]]
+        urls = [demo_server.url, second.url]
     assert sum(served) == results["generation"]["sent"] == 500
     assert min(served) > 0, f"one replica got nothing: {served}"
-    assert results["model"]["urls"] == [demo_server.url, second.url]
+    assert results["model"]["urls"] == urls
