@@ -196,6 +196,7 @@ def synthetic_results(
             "content_hash": content_hash,
             "cases": len(tier_ids),
         },
+        "replayed_from": None,
         "generation": None,
         "complete": not errors,
         "incomplete_reasons": [],
