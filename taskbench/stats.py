@@ -214,6 +214,21 @@ def weighted_aggregate_ci(
     return _estimate(strata, SCORE_RANGE, confidence, resamples, seed)
 
 
+def _paired_strata(
+    a: Sequence[float],
+    b: Sequence[float],
+    clusters: Sequence[str] | None,
+    capabilities: Sequence[str] | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> list[_Stratum]:
+    """The per-case differences b - a, grouped for resampling: one stratum, or one per weighted capability."""
+    deltas = _paired_deltas(a, b)
+    labels = _as_labels(clusters, deltas.size)
+    if capabilities is None or weights is None:
+        return _strata(deltas, None, None, labels)
+    return _strata(deltas, _as_capabilities(capabilities, deltas.size), _as_weights(weights), labels)
+
+
 def paired_delta_ci(
     a: Sequence[float],
     b: Sequence[float],
@@ -224,9 +239,7 @@ def paired_delta_ci(
     seed: int = 0,
 ) -> Estimate:
     """mean(b - a) over the same cases (paired by position); negative means b scores lower."""
-    deltas = _paired_deltas(a, b)
-    labels = _as_labels(clusters, deltas.size)
-    return _estimate(_strata(deltas, None, None, labels), DELTA_RANGE, confidence, resamples, seed)
+    return _estimate(_paired_strata(a, b, clusters), DELTA_RANGE, confidence, resamples, seed)
 
 
 def weighted_paired_delta_ci(
@@ -241,9 +254,7 @@ def weighted_paired_delta_ci(
     seed: int = 0,
 ) -> Estimate:
     """Weighted aggregate of b minus that of a, paired by position, stratified by capability."""
-    deltas = _paired_deltas(a, b)
-    labels = _as_labels(clusters, deltas.size)
-    strata = _strata(deltas, _as_capabilities(capabilities, deltas.size), _as_weights(weights), labels)
+    strata = _paired_strata(a, b, clusters, capabilities, weights)
     return _estimate(strata, DELTA_RANGE, confidence, resamples, seed)
 
 
@@ -262,9 +273,7 @@ def one_sided_p_drop(
     `resamples` and `seed`, p < (1 - confidence) / 2 exactly when paired_delta_ci(...).high < 0.
     p is 1 when mean(b - a) >= 0, at least 1 / resamples, and NaN when there are no items.
     """
-    deltas = _paired_deltas(a, b)
-    labels = _as_labels(clusters, deltas.size)
-    return _p_below_zero(_strata(deltas, None, None, labels), resamples, seed)
+    return _p_below_zero(_paired_strata(a, b, clusters), resamples, seed)
 
 
 def weighted_one_sided_p_drop(
@@ -278,10 +287,7 @@ def weighted_one_sided_p_drop(
     seed: int = 0,
 ) -> float:
     """`one_sided_p_drop` for the weighted aggregate, the dual of `weighted_paired_delta_ci`."""
-    deltas = _paired_deltas(a, b)
-    labels = _as_labels(clusters, deltas.size)
-    strata = _strata(deltas, _as_capabilities(capabilities, deltas.size), _as_weights(weights), labels)
-    return _p_below_zero(strata, resamples, seed)
+    return _p_below_zero(_paired_strata(a, b, clusters, capabilities, weights), resamples, seed)
 
 
 def pass_rate_ci(
