@@ -7,6 +7,7 @@ and writes reports; workers read the run's answers and send their records back o
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,14 +16,12 @@ from typing import Any
 import pytest
 
 from scorers import Score
-from taskbench.analysis import analyse
 from taskbench.cases import Case
 from taskbench.client import Answer
 from taskbench.config import LEVELS
 from taskbench.errors import DataError, ModelError, TaskbenchError
 from taskbench.options import add_options
 from taskbench.records import case_brief, item_record
-from taskbench.reports import write_reports
 from taskbench.results import build_results, write_results
 from taskbench.run import RUN_STATE, RunState
 from taskbench.terminal import write_summary
@@ -56,6 +55,11 @@ def pytest_configure(config: pytest.Config) -> None:
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(XdistController(state), "taskbench-xdist-controller")
     config.add_cleanup(state.close)
+    # Thousands of items each leave records and reports alive; the default thresholds would run the
+    # collector over them ~1,400 times in a 10k-item run.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 20)
+    config.add_cleanup(lambda: gc.set_threshold(*thresholds))
 
 
 def _capability_of(metafunc: pytest.Metafunc, state: RunState) -> str | None:
@@ -241,6 +245,10 @@ class RunReporter:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.state.records or self.state.errors or self.state.generation is not None:
+            # Imported here: analysis and reports pull in pandas and matplotlib, which no worker needs.
+            from taskbench.analysis import analyse
+            from taskbench.reports import write_reports
+
             results = build_results(self.state)
             results["analysis"] = analyse(results)
             self.state.results = results
