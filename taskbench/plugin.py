@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import pytest
@@ -103,13 +103,8 @@ def _item_case(item: pytest.Item) -> Case | None:
 def _terminal(config: pytest.Config) -> Iterator[Callable[[str], None]]:
     """Print on the real terminal while pytest's output capture is active."""
     capman = config.pluginmanager.getplugin("capturemanager")
-    with capman.global_and_fixture_disabled() if capman else _nothing():
+    with capman.global_and_fixture_disabled() if capman else nullcontext():
         yield lambda line: print(line, file=sys.stderr, flush=True)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def _generate(state: RunState, cases: list[Case]) -> None:
