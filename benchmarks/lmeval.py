@@ -28,11 +28,10 @@ from pathlib import Path
 
 from bench import PYTEST_QUIET, PytestRun, latest_results, load_average, phase_line, print_table, run_pytest
 
-from taskbench.demo_model import MAX_MODEL_LEN, SERVED_NAME, ensure_demo_model
+from taskbench.demo_model import SERVED_NAME, demo_model_server
 from taskbench.lmeval.export import ExportedTask, export_task, lm_eval_command
 from taskbench.options import OPTIONS_BY_NAME
 from taskbench.paths import TIERS
-from taskbench.server import VllmServer
 
 ROOT = Path(__file__).resolve().parent.parent
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -50,7 +49,7 @@ def served(model_url: str | None, work: Path) -> Iterator[tuple[str, str]]:
     if model_url:
         yield model_url, SERVED_NAME
         return
-    with VllmServer(str(ensure_demo_model()), SERVED_NAME, work / "vllm.log", max_model_len=MAX_MODEL_LEN) as server:
+    with demo_model_server(work / "vllm.log") as server:
         yield server.url, SERVED_NAME
 
 

@@ -44,8 +44,7 @@ from bench import (
 )
 
 from taskbench.cases import Case
-from taskbench.demo_model import MAX_MODEL_LEN, SERVED_NAME, ensure_demo_model
-from taskbench.server import VllmServer
+from taskbench.demo_model import SERVED_NAME, demo_model_server
 
 RAW_MIN_RATIO = 0.90
 NAIVE_MIN_SPEEDUP = 8.0
@@ -83,26 +82,22 @@ def main() -> None:
     parser.add_argument("--naive-n", type=int, default=100, help="prompts the naive suite really sends (default 100)")
     parser.add_argument("--replay-n", type=int, default=10_000, help="items in the replay run (default 10000)")
     parser.add_argument("--keep", type=Path, help="keep case files, reports and the vLLM log in this folder")
-    parser.add_argument(
-        "--model-dir", type=Path, help="serve this model folder (default: the demo model, built if needed)"
-    )
     args = parser.parse_args()
 
-    model = args.model_dir or ensure_demo_model(print)
     with tempfile.TemporaryDirectory() as scratch:
         work = args.keep or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
-        measure(model, args.n, min(args.naive_n, args.n), args.replay_n, work)
+        measure(args.n, min(args.naive_n, args.n), args.replay_n, work)
 
 
-def measure(model: Path, n: int, naive_n: int, replay_n: int, work: Path) -> None:
+def measure(n: int, naive_n: int, replay_n: int, work: Path) -> None:
     print(f"load average before: {load_average():.2f} (2 cores: figures are noisy above ~1.5)")
     cases = copies(full_tier(), n, distinct_requests=True)
     requests = requests_for(cases)
     bodies = bodies_for(requests, SERVED_NAME)
     reports = work / "reports"
 
-    with VllmServer(str(model), SERVED_NAME, work / "vllm.log", max_model_len=MAX_MODEL_LEN) as server:
+    with demo_model_server(work / "vllm.log", print) as server:
         url = server.url
         timed(raw_aiohttp, url, bodies[-WARM_UP_REQUESTS:], 0)  # the server's first requests are slow
         raw_s = timed(raw_aiohttp, url, bodies, 0)

@@ -39,6 +39,12 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def ordered_json(value: Any) -> str:
+    """Compact JSON text that keeps key order: grammar backends (xgrammar) emit an object's properties in
+    the order its schema lists them, so two schemas that differ only in order constrain differently."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 @dataclass(frozen=True)
 class Request:
     """Everything that determines an answer, except the model."""
@@ -47,7 +53,7 @@ class Request:
     max_tokens: int
     temperature: float
     seed: int | None
-    response_format: str | None  # canonical JSON text of the response_format object
+    response_format: str | None  # compact JSON text of the response_format object, key order kept
 
     @classmethod
     def chat(
@@ -65,7 +71,7 @@ class Request:
             max_tokens=int(max_tokens),
             temperature=float(temperature),
             seed=None if seed is None else int(seed),
-            response_format=None if response_format is None else canonical_json(response_format),
+            response_format=None if response_format is None else ordered_json(response_format),
         )
 
     def payload(self, model: str) -> dict[str, Any]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from scorers.contract import contract_schema
 from taskbench.cases import Case
-from taskbench.client import Answer, ClientSettings, ModelClient, Request, ServedModel, resolve_model
+from taskbench.client import Answer, ClientSettings, ModelClient, Request, ServedModel, ordered_json, resolve_model
 from taskbench.errors import ModelError, RequestError
 from taskbench.generation import GenerationReport, generate
 from taskbench.options import Settings
@@ -30,13 +30,17 @@ def response_format(settings: Settings) -> str | None:
     if settings.structured_outputs == "off":
         return None
     spec = {"type": "json_schema", "json_schema": {"name": "task_action", "schema": contract_schema()}}
-    return json.dumps(spec, sort_keys=True)
+    return ordered_json(spec)
 
 
 def build_request(case: Case, settings: Settings) -> Request:
-    messages = build_messages(
-        case.reference_date, case.input, case.context, settings.system_prompt or DEFAULT_SYSTEM_PROMPT
-    )
+    return build_request_for(case.input, case.reference_date, case.context, settings)
+
+
+def build_request_for(
+    user_input: str, reference_date: str, context: Mapping[str, Any] | None, settings: Settings
+) -> Request:
+    messages = build_messages(reference_date, user_input, context, settings.system_prompt or DEFAULT_SYSTEM_PROMPT)
     return Request(
         messages=tuple((m["role"], m["content"]) for m in messages),
         max_tokens=settings.max_tokens,
@@ -72,26 +76,22 @@ class ModelSession:
         return self.served
 
     def _spawn(self) -> str:
-        from taskbench.demo_model import MAX_MODEL_LEN, SERVED_NAME, ensure_demo_model
+        from taskbench.demo_model import demo_model_server
 
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        log = self.run_dir / "vllm.log"
         if self.settings.vllm_serve:
-            model, served_name, max_len = (
+            self.server = VllmServer(
                 self.settings.vllm_serve,
-                self.settings.vllm_serve,
-                self.settings.max_model_len,
+                self.settings.model or self.settings.vllm_serve,
+                log,
+                max_model_len=self.settings.max_model_len,
+                startup_timeout_s=self.settings.server_timeout,
+                on_progress=self.say,
             )
         else:
             self.say("taskbench: no --model-url or --vllm-serve given: serving the embedded demo model")
-            model, served_name, max_len = str(ensure_demo_model(self.say)), SERVED_NAME, MAX_MODEL_LEN
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.server = VllmServer(
-            model,
-            self.settings.model or served_name,
-            self.run_dir / "vllm.log",
-            max_model_len=max_len,
-            startup_timeout_s=self.settings.server_timeout,
-            on_progress=self.say,
-        )
+            self.server = demo_model_server(log, self.say, startup_timeout_s=self.settings.server_timeout)
         return self.server.start()
 
     def generate(

@@ -20,6 +20,7 @@ from taskbench.cases import Case
 from taskbench.client import Answer
 from taskbench.config import LEVELS
 from taskbench.errors import DataError, ModelError, TaskbenchError
+from taskbench.live import LiveModel
 from taskbench.options import add_options
 from taskbench.records import case_brief, item_record
 from taskbench.results import build_results, write_results
@@ -143,7 +144,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if state.is_worker or session.config.option.collectonly:
         return
     cases = [case for item in session.items if (case := _item_case(item)) is not None]
-    if cases:
+    if session.items:
         _generate(state, cases)
 
 
@@ -165,7 +166,7 @@ class XdistController:
         self.generated = True
         by_id = self.state.case_by_id()
         cases = [by_id[case_id] for node_id in ids if (case_id := _param_id(node_id)) in by_id]
-        if cases:
+        if ids:
             _generate(self.state, cases)
 
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
@@ -192,6 +193,26 @@ def answer(request: pytest.FixtureRequest, case: Case) -> Answer:
 
 
 RECORD_KEY = pytest.StashKey[dict[str, Any]]()
+FUZZ_KEY = pytest.StashKey[list[dict[str, Any]]]()
+
+
+@pytest.fixture
+def task_model(request: pytest.FixtureRequest) -> LiveModel:
+    """The run's model for requests an item makes up as it runs (fuzzing); cached like all answers."""
+    try:
+        return request.config.stash[RUN_STATE].live_model()
+    except TaskbenchError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def record_fuzz(request: pytest.FixtureRequest) -> Callable[[dict[str, Any]], None]:
+    """Hand one fuzz outcome (plain data: family, property, counts, minimal failures) to taskbench."""
+
+    def record(outcome: dict[str, Any]) -> None:
+        request.node.stash.setdefault(FUZZ_KEY, []).append({**outcome, "test": request.node.nodeid})
+
+    return record
 
 
 @pytest.fixture
@@ -210,6 +231,8 @@ def record_score(request: pytest.FixtureRequest, case: Case, answer: Answer) -> 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     report = yield
+    if call.when == "call" and FUZZ_KEY in item.stash:
+        report.taskbench_fuzz = item.stash[FUZZ_KEY]
     case = _item_case(item)
     if case is not None:
         # Plain data on the report survives pytest-xdist's serialisation to the controller.
@@ -226,14 +249,19 @@ class RunReporter:
         self.state = state
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.state.fuzz.extend(getattr(report, "taskbench_fuzz", ()))
         brief = getattr(report, "taskbench_case", None)
+        if brief is None and report.when == "???":
+            # pytest-xdist's report for the item a crashed worker was running carries only its node id.
+            case = self.state.case_by_id().get(_param_id(report.nodeid) or "")
+            brief = None if case is None else case_brief(case)
         if brief is None:
             return
         record = getattr(report, "taskbench_record", None)
         if record is not None:
             self.state.records[record["id"]] = record
             self.state.errors.pop(record["id"], None)
-        elif report.failed and report.when in ("setup", "call"):
+        elif report.failed and report.when != "teardown":
             message = report.longreprtext[-2000:]
             self.state.errors[brief["id"]] = {**brief, "when": report.when, "message": message}
 

@@ -28,10 +28,10 @@ ANSWER_KEY_ORDER = (
 
 
 def answer_json(answer: Mapping[str, Any]) -> str:
-    """The one canonical text of an answer: contract key order, no ASCII escaping."""
+    """The one canonical text of an answer: contract key order, compact, no ASCII escaping."""
     ordered = {k: answer[k] for k in ANSWER_KEY_ORDER if k in answer}
     ordered.update({k: v for k, v in answer.items() if k not in ordered})
-    return json.dumps(ordered, ensure_ascii=False)
+    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
 
 
 @cache

@@ -60,6 +60,7 @@ def build_results(state: RunState) -> dict[str, Any]:
         "summary": summarize(records, errors, state.capabilities, [c.id for c in dataset.cases]),
         "items": records,
         "errors": errors,
+        "fuzz": sorted(state.fuzz, key=lambda f: (f["family"], f["property"], f["test"])),
     }
 
 

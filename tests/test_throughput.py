@@ -13,8 +13,7 @@ import pytest
 from evalrun import copy_evals, run_evals
 
 from taskbench.cache import ResponseCache
-from taskbench.demo_model import MAX_MODEL_LEN, SERVED_NAME
-from taskbench.server import VllmServer
+from taskbench.demo_model import demo_model_server
 
 pytestmark = pytest.mark.vllm
 
@@ -62,7 +61,7 @@ def test_a_killed_server_loses_no_answer_and_the_next_run_sends_only_the_rest(
     pytester: pytest.Pytester, demo_server: Any, demo_model_dir: Path, tmp_path: Path
 ) -> None:
     cache_dir = tmp_path / "cache"
-    server = VllmServer(str(demo_model_dir), SERVED_NAME, tmp_path / "vllm.log", max_model_len=MAX_MODEL_LEN)
+    server = demo_model_server(tmp_path / "vllm.log")
     url = server.start()
     try:
         args = [*copy_evals(pytester), "--tier", "full", "--concurrency", "2", "--cache-dir", str(cache_dir)]
@@ -96,7 +95,7 @@ def test_a_killed_server_loses_no_answer_and_the_next_run_sends_only_the_rest(
 def test_two_replicas_both_receive_requests(
     pytester: pytest.Pytester, demo_server: Any, demo_model_dir: Path, tmp_path: Path
 ) -> None:
-    with VllmServer(str(demo_model_dir), SERVED_NAME, tmp_path / "vllm.log", max_model_len=MAX_MODEL_LEN) as second:
+    with demo_model_server(tmp_path / "vllm.log") as second:
         before = [requests_served(demo_server.url), requests_served(second.url)]
         _, results = run_evals(
             pytester, "--model-url", demo_server.url, "--model-url", second.url, "--no-cache", "--tier", "gate"

@@ -9,16 +9,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from taskbench.demo_model.build import ANSWER_ROOM, ensure_built, model_dir
 from taskbench.demo_model.hyperparameters import Hyperparameters
 from taskbench.paths import TRAINING_SPLIT
+from taskbench.server import VllmServer
 
-__all__ = ["ANSWER_ROOM", "HYPERPARAMETERS", "MAX_MODEL_LEN", "SERVED_NAME", "demo_model_dir", "ensure_demo_model"]
+__all__ = [
+    "ANSWER_ROOM",
+    "HYPERPARAMETERS",
+    "MAX_MODEL_LEN",
+    "SERVED_NAME",
+    "SERVER_ARGS",
+    "demo_model_dir",
+    "demo_model_server",
+    "ensure_demo_model",
+]
 
 SERVED_NAME = "taskbench-demo"
 HYPERPARAMETERS = Hyperparameters()
 MAX_MODEL_LEN = HYPERPARAMETERS.context_length
+# The demo model writes compact JSON; a grammar that also allows any whitespace lets it drift into
+# blank runs until --max-tokens when --structured-outputs is on.
+SERVER_ARGS = ("--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}')
 
 
 def demo_model_dir() -> Path:
@@ -29,6 +43,19 @@ def demo_model_dir() -> Path:
 def ensure_demo_model(progress: Callable[[str], None] | None = None, force: bool = False) -> Path:
     """The demo model's folder, trained first (a few minutes) if the current inputs have no build."""
     return ensure_built(TRAINING_SPLIT, HYPERPARAMETERS, progress or _quiet, force=force)
+
+
+def demo_model_server(log_path: Path, progress: Callable[[str], None] | None = None, **options: Any) -> VllmServer:
+    """A (not yet started) vLLM server for the demo model, built first if needed; `options` go to VllmServer."""
+    return VllmServer(
+        str(ensure_demo_model(progress)),
+        SERVED_NAME,
+        log_path,
+        max_model_len=MAX_MODEL_LEN,
+        extra_args=SERVER_ARGS,
+        on_progress=progress,
+        **options,
+    )
 
 
 def _quiet(_: str) -> None:

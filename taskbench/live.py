@@ -1,0 +1,92 @@
+"""The model inside an item: for tests that make up their requests as they run (Hypothesis fuzzing),
+so their answers cannot be generated ahead of the items.
+
+The controller opens the model for the run (or a serial run does) and writes what it found to
+`served.json` in the run folder; a pytest-xdist worker reads it from there and talks to the same server.
+Requests go through the same client, response cache and concurrency limit as the generated answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from taskbench.cache import ResponseCache
+from taskbench.client import Answer, ModelClient, Request, ServedModel
+from taskbench.errors import ModelError, ReplayError
+from taskbench.generation import generate
+from taskbench.options import Settings
+
+SERVED_FILE = "served.json"
+
+
+def write_served(run_dir: Path, served: ServedModel | None, identity: str) -> None:
+    record = {"served": None if served is None else dataclasses.asdict(served), "identity": identity}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / SERVED_FILE).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+
+def read_served(run_dir: Path) -> tuple[ServedModel | None, str]:
+    path = run_dir / SERVED_FILE
+    if not path.is_file():
+        raise ModelError(f"{path} is missing: the controller did not open the model for this run")
+    record = json.loads(path.read_text(encoding="utf-8"))
+    served = record["served"]
+    if served is not None:
+        served["urls"] = tuple(served["urls"])
+    return (None if served is None else ServedModel(**served)), record["identity"]
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    """Answers requests made up inside an item. `served` is None under --replay: answers then come from
+    the response cache only, and a request it lacks is a ReplayError."""
+
+    settings: Settings
+    served: ServedModel | None
+    identity: str
+    cache_path: Path | None
+
+    def request(self, user_input: str, reference_date: str, context: Mapping[str, Any] | None = None) -> Request:
+        from taskbench.model import build_request_for
+
+        return build_request_for(user_input, reference_date, context, self.settings)
+
+    def answer_many(self, requests: Sequence[Request]) -> list[Answer]:
+        """One answer per request, in order, all in flight at once; ModelError if any request failed."""
+        return asyncio.run(self._answer_many(requests))
+
+    def answer(self, request: Request) -> Answer:
+        return self.answer_many([request])[0]
+
+    async def _answer_many(self, requests: Sequence[Request]) -> list[Answer]:
+        from taskbench.model import client_settings
+
+        keyed = {str(index): request for index, request in enumerate(requests)}
+        cache = None if self.cache_path is None else ResponseCache(self.cache_path)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                client = None
+                if self.served is not None:
+                    client = await stack.enter_async_context(ModelClient(self.served, client_settings(self.settings)))
+                outcomes, _ = await generate(
+                    keyed, client, cache, self.identity, self.settings.concurrency, refresh=self.settings.refresh_cache
+                )
+        finally:
+            if cache is not None:
+                cache.close()
+        answers = []
+        for key in keyed:
+            outcome = outcomes.get(key)
+            if outcome is None:
+                raise ReplayError("--replay: the response cache holds no answer for a request made inside this item")
+            if not isinstance(outcome, Answer):
+                raise ModelError(f"the model could not answer: {outcome}")
+            answers.append(outcome)
+        return answers
