@@ -171,17 +171,19 @@ def timed(client: Callable[..., Awaitable[float]], *args: Any) -> float:
 @dataclass(frozen=True)
 class PytestRun:
     seconds: float  # wall time of the whole process, as the user waits for it
+    cpu_seconds: float  # user + system: steadier than wall time on a loaded machine
     peak_rss_mb: float
     returncode: int
     output: str
     phases: dict[str, float]  # seconds per phase, from benchmarks/phases.py
+    cpu_phases: dict[str, float]  # CPU seconds per phase
 
     def tail(self, lines: int = 15) -> str:
         return "\n".join(self.output.splitlines()[-lines:])
 
 
 def run_pytest(args: Sequence[str], cwd: Path = ROOT, *, env: dict[str, str] | None = None) -> PytestRun:
-    """`python -m pytest ARGS` in `cwd`; wall time and the peak RSS of that one process (wait4).
+    """`python -m pytest ARGS` in `cwd`; wall time, CPU time and the peak RSS of that one process (wait4).
 
     PYTHONDONTWRITEBYTECODE is dropped, as on a usual machine: with it, pytest re-rewrites the asserts of every
     plugin module on each run (about a second here), which is not what a user waits for."""
@@ -203,13 +205,16 @@ def run_pytest(args: Sequence[str], cwd: Path = ROOT, *, env: dict[str, str] | N
             seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         marks = json.loads(phases_file.read_text()) if phases_file.is_file() else {}
+        cpu_seconds = usage.ru_utime + usage.ru_stime
         # Linux reports ru_maxrss in KiB.
         return PytestRun(
             seconds,
+            cpu_seconds,
             usage.ru_maxrss / 1024,
             process.returncode,
             log.read_text(errors="replace"),
-            _phases({"spawn": spawned, **marks, "exit": spawned + seconds}),
+            _phases({"spawn": spawned, **{name: wall for name, (wall, _) in marks.items()}, "exit": spawned + seconds}),
+            _phases({"spawn": 0.0, **{name: cpu for name, (_, cpu) in marks.items()}, "exit": cpu_seconds}),
         )
 
 
@@ -260,4 +265,6 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]
 
 
 def phase_line(run: PytestRun) -> str:
-    return ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.phases.items())
+    return ", ".join(
+        f"{name} {seconds:.1f} s (CPU {run.cpu_phases.get(name, 0.0):.1f})" for name, seconds in run.phases.items()
+    )

@@ -132,14 +132,19 @@ def print_ceiling(n: int, raw_s: float, harness_s: float, live: PytestRun, repla
             ],
             [
                 "(3) pytest evals/ end to end",
-                f"{evals_rate:,.0f} items/s ({live.seconds:.1f} s)",
+                f"{evals_rate:,.0f} items/s ({live.seconds:.1f} s, CPU {live.cpu_seconds:.1f} s)",
                 f">= {PYTEST_MIN_RATIO} x (4)",
                 f"{evals_rate / bare_rate:.2f} {flag(evals_rate / bare_rate, PYTEST_MIN_RATIO, at_least=True)}",
             ],
-            ["(4) bare pytest", f"{bare_rate:,.0f} items/s ({bare.seconds:.1f} s)", "", ""],
+            [
+                "(4) bare pytest",
+                f"{bare_rate:,.0f} items/s ({bare.seconds:.1f} s, CPU {bare.cpu_seconds:.1f} s)",
+                "",
+                "",
+            ],
             [
                 "(5) --replay",
-                f"{replay.seconds:.1f} s",
+                f"{replay.seconds:.1f} s (CPU {replay.cpu_seconds:.1f} s)",
                 f"<= {REPLAY_MAX_S:g} s",
                 flag(replay.seconds, REPLAY_MAX_S, at_least=False),
             ],

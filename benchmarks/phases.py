@@ -1,6 +1,7 @@
 """A pytest plugin for the benchmarks (`-p phases` with benchmarks/ on PYTHONPATH): when each phase of a run
-began, as wall-clock times written to $TASKBENCH_BENCH_PHASES (JSON) when pytest ends. bench.run_pytest turns
-them into the phases below, timing start-up from the moment it spawned the process and exit up to its end.
+began, as [wall-clock time, process CPU time] pairs written to $TASKBENCH_BENCH_PHASES (JSON) when pytest ends.
+bench.run_pytest turns them into the phases below, timing start-up from the moment it spawned the process and
+exit up to its end.
 
     start-up     interpreter, plugins and conftest imports
     collection   collecting items (taskbench: loading and checking the cases)
@@ -20,11 +21,11 @@ from pathlib import Path
 import pytest
 
 MARKS = ("collection", "collected", "items", "finish", "end")
-_marks: dict[str, float] = {}
+_marks: dict[str, tuple[float, float]] = {}
 
 
 def _mark(name: str) -> None:
-    _marks.setdefault(name, time.time())
+    _marks.setdefault(name, (time.time(), time.process_time()))
 
 
 @pytest.hookimpl(tryfirst=True)

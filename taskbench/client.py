@@ -18,7 +18,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -225,12 +225,12 @@ async def _list_models(session: aiohttp.ClientSession, base: str, settings: Clie
     if status in (401, 403):
         raise ModelError(f"GET {url}: HTTP {status}, the server refused the API key (set it with --api-key)")
     if status != 200:
-        raise ModelError(settings.mask(f"GET {url}: HTTP {status}: {_excerpt(raw)}"))
+        raise ModelError(settings.mask(f"GET {url}: HTTP {status}: {_excerpt(raw, settings.mask)}"))
     try:
         models = {entry["id"]: entry for entry in json.loads(raw)["data"]}
     except (ValueError, TypeError, KeyError) as exc:
         raise ModelError(
-            settings.mask(f"GET {url}: not an OpenAI-compatible model list ({exc!r}): {_excerpt(raw)}")
+            settings.mask(f"GET {url}: not an OpenAI-compatible model list ({exc!r}): {_excerpt(raw, settings.mask)}")
         ) from None
     return _Listing(base, models, await _vllm_version(session, base))
 
@@ -247,14 +247,15 @@ async def _vllm_version(session: aiohttp.ClientSession, base: str) -> str | None
     return version if isinstance(version, str) else None
 
 
-def _excerpt(raw: bytes) -> str:
-    """The useful part of an error body: OpenAI-style error.message, else the start of the text."""
+def _excerpt(raw: bytes, mask: Callable[[str], str]) -> str:
+    """The useful part of an error body: OpenAI-style error.message, else the start of the text. Masked
+    before it is cut: a key echoed across the cut would otherwise leave its first half unmasked."""
     text = raw.decode("utf-8", errors="replace")
     try:
         message = json.loads(text)["error"]["message"]
     except (ValueError, TypeError, KeyError):
         message = text
-    message = " ".join(str(message).split())
+    message = " ".join(mask(str(message)).split())
     return message[:_EXCERPT_CHARS] + ("..." if len(message) > _EXCERPT_CHARS else "")
 
 
@@ -341,21 +342,23 @@ class ModelClient:
                     retry_after = response.headers.get("Retry-After")
             except TimeoutError:
                 return base, _Failure(f"no answer within {self.settings.request_timeout_s:g} s", retryable=True)
+            except aiohttp.ClientPayloadError as exc:
+                return base, _Failure(f"the response body was cut off: {exc}", retryable=True)
             except aiohttp.ClientError as exc:
                 reason = f"connection error: {exc or type(exc).__name__}"
-                return base, _Failure(
-                    reason, retryable=True, unreachable=isinstance(exc, aiohttp.ClientConnectionError)
-                )
+                # Only a refused connection means no server; a dropped one is this request's failure, and
+                # taking it for a dead server would abandon every request still queued.
+                return base, _Failure(reason, retryable=True, unreachable=isinstance(exc, aiohttp.ClientConnectorError))
             finally:
                 self._outstanding[base] -= 1
             latency = time.perf_counter() - started
         if status != 200:
-            failure = _Failure(f"HTTP {status}: {_excerpt(raw)}", status in _RETRYABLE_STATUS, _seconds(retry_after))
-            return base, failure
-        return base, _parse_completion(raw, latency)
+            excerpt = _excerpt(raw, self.settings.mask)
+            return base, _Failure(f"HTTP {status}: {excerpt}", status in _RETRYABLE_STATUS, _seconds(retry_after))
+        return base, _parse_completion(raw, latency, self.settings.mask)
 
 
-def _parse_completion(raw: bytes, latency_s: float) -> Answer | _Failure:
+def _parse_completion(raw: bytes, latency_s: float, mask: Callable[[str], str]) -> Answer | _Failure:
     try:
         data = json.loads(raw)
         choice = data["choices"][0]
@@ -368,7 +371,7 @@ def _parse_completion(raw: bytes, latency_s: float) -> Answer | _Failure:
             latency_s=latency_s,
         )
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        return _Failure(f"HTTP 200 but not a chat completion ({exc!r}): {_excerpt(raw)}", retryable=False)
+        return _Failure(f"HTTP 200 but not a chat completion ({exc!r}): {_excerpt(raw, mask)}", retryable=False)
 
 
 def _seconds(header: str | None) -> float | None:

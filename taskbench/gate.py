@@ -4,12 +4,14 @@ Configured in `[tool.taskbench.gate]` of pyproject.toml, each key overridable on
 the severity of their failure:
 
 * infrastructure (exit 7): the run is incomplete (a worker crashed, items never reported a result) or more
-  items errored than `max_errors` allows (default 0: fail closed);
-* refused (exit 4, pytest's usage error): a check over fewer than `min_cases` scored cases of a capability, an
-  aggregate threshold over a run that leaves capabilities out, a baseline sharing no case with the run. A
-  baseline from another tier, dataset or decoding setting is refused before the run starts;
-* quality (exit 6): a mean score below its threshold, or a drop against the baseline that is larger than
-  `max_regression` AND significant (one-sided paired cluster bootstrap at `alpha`, taskbench.stats).
+  items and episodes errored than `max_errors` allows (default 0: fail closed);
+* refused (exit 4, pytest's usage error): a check over fewer than `min_cases` scored cases of a capability (or
+  episodes), an aggregate threshold over a run that leaves capabilities out, an episode floor over a run without
+  episodes, a baseline sharing no case with the run. A baseline from another tier, dataset or decoding setting is
+  refused before the run starts;
+* quality (exit 6): a mean score or the episode pass rate below its threshold, or a drop against the baseline
+  that is larger than `max_regression` AND significant (one-sided paired cluster bootstrap at `alpha`,
+  taskbench.stats).
 
 A passing gate leaves pytest's exit status alone (1 when items failed) unless `--gate-only` is given: then item
 failures are informational and the exit status is the gate's.
@@ -42,6 +44,7 @@ from taskbench.baseline import (
     save_baseline,
 )
 from taskbench.config import load_capability_config
+from taskbench.episode_summary import CONFIDENCE as EPISODE_CONFIDENCE
 from taskbench.errors import TaskbenchError
 from taskbench.plugin import EXIT_INFRASTRUCTURE
 from taskbench.report_markdown import markdown_text
@@ -133,6 +136,12 @@ GATE_OPTIONS: tuple[GateOption, ...] = (
         metavar="NAME=VALUE",
     ),
     GateOption(
+        "min_episode_pass_rate",
+        "--gate-min-episode-pass-rate",
+        "minimum share of episodes whose final task list is right, 0-1; fails closed when no episodes ran",
+        _fraction,
+    ),
+    GateOption(
         "max_regression",
         "--gate-max-regression",
         "largest allowed significant drop against --baseline, in score points 0-1 (0.02 = 2 pt)",
@@ -156,6 +165,7 @@ GATE_OPTIONS: tuple[GateOption, ...] = (
 class GateSettings:
     min_aggregate: float | None
     min_capability: dict[str, float]
+    min_episode_pass_rate: float | None
     max_regression: float
     max_errors: float
     min_cases: int
@@ -166,7 +176,13 @@ class GateSettings:
 
     @property
     def active(self) -> bool:
-        return self.only or self.min_aggregate is not None or bool(self.min_capability) or self.baseline is not None
+        return (
+            self.only
+            or self.min_aggregate is not None
+            or bool(self.min_capability)
+            or self.min_episode_pass_rate is not None
+            or self.baseline is not None
+        )
 
     def public(self) -> dict[str, Any]:
         return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self).items()}
@@ -329,11 +345,18 @@ def completeness_check(results: Mapping[str, Any]) -> Check:
 def errors_check(results: Mapping[str, Any], settings: GateSettings) -> Check:
     aggregate = results["summary"]["aggregate"]
     errors, selected = aggregate["errors"], aggregate["selected"]
+    # An errored episode is no failure, but neither is it a pass: it counts against max_errors like an item.
+    episodes = results.get("episodes")
+    if episodes:
+        errors += episodes["errored"]
+        selected += episodes["episodes"] + episodes["errored"]
     share = errors / selected if selected else 0.0
     numbers = {"errors": errors, "selected": selected, "share": share, "max_errors": settings.max_errors}
-    message = f"errors: {errors} of {selected} items errored ({_pct(share)}), allowed {_pct(settings.max_errors)}"
-    if results["errors"]:
-        first = results["errors"][0]
+    what = "items and episodes" if episodes else "items"
+    message = f"errors: {errors} of {selected} {what} errored ({_pct(share)}), allowed {_pct(settings.max_errors)}"
+    listed = [*results["errors"], *(episodes["errors"] if episodes else [])]
+    if listed:
+        first = listed[0]
         last_line = (first["message"].strip().splitlines() or [""])[-1][:200]
         message += f"; first: {first['id']}: {last_line}"
     return Check("errors", Outcome.INFRASTRUCTURE if share > settings.max_errors else Outcome.PASSED, message, numbers)
@@ -375,6 +398,28 @@ def threshold_checks(results: Mapping[str, Any], settings: GateSettings) -> list
             )
         )
     return checks
+
+
+def episode_check(results: Mapping[str, Any], settings: GateSettings) -> Check | None:
+    """The floor on the episode pass rate; a run with no episode to judge fails closed (refused)."""
+    minimum = settings.min_episode_pass_rate
+    if minimum is None:
+        return None
+    section = results.get("episodes")
+    if section is None:
+        refusal = "no episodes ran (select them, or drop the episode floor)"
+        return _threshold("min_episode_pass_rate", "episode pass rate", None, None, 0, 0, minimum, refusal)
+    ci = None if section["ci_low"] is None else [section["ci_low"], section["ci_high"]]
+    return _threshold(
+        "min_episode_pass_rate",
+        "episode pass rate",
+        section["pass_rate"],
+        ci,
+        EPISODE_CONFIDENCE,
+        section["episodes"],
+        minimum,
+        _too_few({"episodes": section["episodes"]}, settings),
+    )
 
 
 def _aggregate_refusal(aggregate: Mapping[str, Any]) -> str | None:
@@ -507,6 +552,9 @@ def evaluate(
     results: Mapping[str, Any], settings: GateSettings, baseline: Baseline | None
 ) -> tuple[list[Check], list[str]]:
     checks = [completeness_check(results), errors_check(results, settings), *threshold_checks(results, settings)]
+    episodes = episode_check(results, settings)
+    if episodes is not None:
+        checks.append(episodes)
     notes: list[str] = []
     if baseline is not None:
         regressions, notes = regression_checks(results, baseline, settings)

@@ -39,6 +39,19 @@ class OptionSpec:
 OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("tier", "dataset tier to run", "dev", choices=TIERS),
     OptionSpec("cases", "run the cases of this JSONL file instead of a tier", None, kind=Path),
+    OptionSpec("episodes", "episode file (JSONL); default: fixtures/episodes/episodes.jsonl", None, kind=Path),
+    OptionSpec(
+        "teacher_forcing",
+        "episodes: show the model the expected earlier answers instead of its own (each turn in isolation)",
+        False,
+        kind=bool,
+    ),
+    OptionSpec(
+        "samples",
+        "answers per case and episode, seeds seed..seed+K-1, for pass@1 and pass^k (K > 1 needs --temperature > 0)",
+        1,
+        kind=int,
+    ),
     OptionSpec(
         "model_url",
         "base URL of a running OpenAI-compatible server (vLLM); repeat for several replicas. "
@@ -84,6 +97,9 @@ OPTIONS_BY_NAME = {spec.name: spec for spec in OPTIONS}
 class Settings:
     tier: str
     cases: Path | None
+    episodes: Path | None
+    teacher_forcing: bool
+    samples: int
     model_url: tuple[str, ...]
     model: str | None
     vllm_serve: str | None
@@ -158,7 +174,15 @@ def resolve_settings(config: pytest.Config) -> Settings:
             values[spec.name] = _convert(spec, table[spec.name], f"pyproject.toml [tool.taskbench] {spec.name}")
         else:
             values[spec.name] = spec.default
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.samples < 1:
+        raise TaskbenchError(f"--samples must be at least 1, got {settings.samples}")
+    if settings.samples > 1 and settings.temperature == 0:
+        raise TaskbenchError(
+            f"--samples {settings.samples} at --temperature 0 is refused: greedy decoding gives the same answer "
+            "every time, so pass^k would equal pass@1 by construction; set --temperature above 0 (e.g. 0.8)"
+        )
+    return settings
 
 
 def _pyproject_table(path: Path) -> dict[str, Any]:

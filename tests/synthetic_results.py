@@ -21,6 +21,8 @@ from typing import Any
 from scorers import score_case
 from taskbench.aggregate import summarize
 from taskbench.config import LEVELS, load_capability_config
+from taskbench.episode_summary import episodes_section
+from taskbench.samples_summary import samples_section
 
 # Every one would change the page if it ran: the title, an attribute on <body>, or a new element.
 XSS_PAYLOADS = (
@@ -117,6 +119,128 @@ def _wrong_answer(kind: str, expected: Mapping[str, Any], rng: random.Random) ->
     return answers[kind], "length" if kind == "truncated" else "stop"
 
 
+def _answer(case: Mapping[str, Any], index: int, quality: float, rng: random.Random) -> tuple[str, str]:
+    """(output, finish_reason): right when a uniform draw is below `quality`, unless a failure is scripted."""
+    expected = case["expected"]
+    right = rng.random() < quality
+    scripted = SCRIPTED_FAILURES.get((case["capability"], index))
+    if scripted is not None:
+        return _wrong_answer(scripted, expected, rng)
+    if right:
+        return json.dumps(expected), "stop"
+    return _wrong_answer(_failure_kind(case["capability"], expected, rng), expected, rng)
+
+
+def _sampled(
+    case: Mapping[str, Any], index: int, quality: float, key: str, k: int, first: Mapping[str, Any]
+) -> dict[str, Any]:
+    """samples, score and passed of an item answered k times; the first sample is the item's own answer."""
+    samples = [{key: first[key] for key in ("output", "score", "passed", "failure", "finish_reason")} | {"seed": 0}]
+    for seed in range(1, k):
+        output, finish_reason = _answer(case, index, quality, random.Random(f"{key}/sample{seed}"))
+        score = score_case(case, output)
+        samples.append(
+            {
+                "seed": seed,
+                "output": output,
+                "score": score.score,
+                "passed": score.passed,
+                "failure": score.failure.value,
+                "finish_reason": finish_reason,
+            }
+        )
+    return {
+        "samples": samples,
+        "score": sum(s["score"] for s in samples) / k,
+        "passed": all(s["passed"] for s in samples),
+    }
+
+
+def synthetic_episode(index: int, seed: int, k: int = 1) -> dict[str, Any]:
+    """An episode record of three turns; every third has a payload as its task title; about 60 % pass.
+    A failed turn's answer deletes the task instead (a payload in the output too)."""
+    level = LEVELS[index % len(LEVELS)]
+    rng = random.Random(f"{seed}/episode/{index}")
+    title = XSS_PAYLOADS[index % len(XSS_PAYLOADS)] if index % 3 == 0 else f"Plan offsite {index}"
+    wrong_at = next((number for number in (1, 2, 3) if rng.random() > 0.85), None)
+    steps = [
+        (f"add {title} for Friday", {"action": "create", "title": title, "due_date": "2026-11-27"}),
+        (f"make {title} urgent", {"action": "update", "title": title, "priority": "high"}),
+        (f"what is left of {title} this week?", {"action": "list", "filter": "this_week"}),
+    ]
+    turns, state_ok = [], True
+    for number, (user, expected) in enumerate(steps, start=1):
+        right = wrong_at != number
+        output = json.dumps(expected) if right else json.dumps({"action": "delete", "title": title})
+        state_ok = state_ok and right
+        turns.append(
+            {
+                "number": number,
+                "user": user,
+                "capability": "action_recognition" if number == 3 else "entity_extraction",
+                "expected": expected,
+                "output": output,
+                "score": 1.0 if right else 0.0,
+                "passed": right,
+                "failure": "none" if right else "wrong_action",
+                "explanation": "" if right else f"expected {expected['action']}, got delete",
+                "state_ok": state_ok,
+                "state_diff": [] if state_ok else [f"task {title!r} is missing"],
+            }
+        )
+    record = {
+        "id": f"ep-{level}-{index:03d}",
+        "level": level,
+        "template": f"episode_t{index % 4}",
+        "mode": "realistic",
+        "passed": wrong_at is None,
+        "turns": turns,
+        "first_wrong_turn": wrong_at,
+        "how": [] if wrong_at is None else turns[wrong_at - 1]["state_diff"],
+        "final_diff": [] if wrong_at is None else turns[-1]["state_diff"],
+    }
+    if k > 1:
+        passes = [record["passed"], *(rng.random() < 0.6 for _ in range(k - 1))]
+        record["samples"] = [
+            {"seed": s, "passed": passed, "turns_passed": 3 if passed else rng.randrange(3)}
+            for s, passed in enumerate(passes)
+        ]
+    return record
+
+
+def synthetic_fuzz() -> list[dict[str, Any]]:
+    """Fuzzing outcomes: two families, four properties, minimal failures that carry payloads."""
+
+    def minimal(payload: str) -> dict[str, Any]:
+        return {
+            "input": f"create a task to {payload} tomorrow",
+            "reference_date": "2026-11-24",
+            "expected": {"action": "create", "title": payload, "due_date": "2026-11-25"},
+            "output": json.dumps({"action": "delete", "title": payload}),
+            "explanation": "expected create, got delete",
+        }
+
+    rows = [
+        ("create_dated", "valid", "entity_extraction", "simple", 200, 200, []),
+        ("create_dated", "metamorphic", "entity_extraction", "moderate", 150, 141, [minimal(XSS_PAYLOADS[0])]),
+        ("delete_vague", "directed", "edge_cases", "adversarial", 100, 93, [minimal(XSS_PAYLOADS[1])]),
+        ("delete_vague", "safety", "edge_cases", "adversarial", 100, 97, [minimal(XSS_PAYLOADS[4]), minimal("x")]),
+    ]
+    return [
+        {
+            "family": family,
+            "property": prop,
+            "capability": capability,
+            "level": level,
+            "examples": examples,
+            "passed": passed,
+            "minimal": found,
+            "test": f"evals/test_fuzz.py::test_{prop}[{family}]",
+        }
+        for family, prop, capability, level, examples, passed, found in rows
+    ]
+
+
 def synthetic_results(
     *,
     quality: Mapping[str, float] | None = None,
@@ -127,9 +251,15 @@ def synthetic_results(
     tier: str = "gate",
     content_hash: str = "0" * 64,
     errored: int = 0,
+    samples: int = 1,
+    episodes: int = 0,
+    episode_errors: int = 0,
+    fuzz: bool = False,
 ) -> dict[str, Any]:
     """A results dict as build_results makes it. `capabilities` selects a subset (a partial run);
-    `errored` moves that many items of the first capability into `errors`."""
+    `errored` moves that many items of the first capability into `errors`; `samples` answers every case
+    (and episode) that many times; `episodes` adds that many episodes, the first `episode_errors` of them
+    errored; `fuzz` adds fuzzing outcomes."""
     config = load_capability_config()
     quality = {**DEFAULT_QUALITY, **(quality or {})}
     items, tier_ids = [], []
@@ -144,38 +274,38 @@ def synthetic_results(
             text, expected = _expected(capability, index)
             case = {"id": case_id, "capability": capability, "level": level, "expected": expected}
             rng = random.Random(f"{seed}/{case_id}")
-            right = rng.random() < quality[capability]
-            scripted = SCRIPTED_FAILURES.get((capability, index))
-            if scripted is not None:
-                output, finish_reason = _wrong_answer(scripted, expected, rng)
-            elif right:
-                output, finish_reason = json.dumps(expected), "stop"
-            else:
-                output, finish_reason = _wrong_answer(_failure_kind(capability, expected, rng), expected, rng)
+            output, finish_reason = _answer(case, index, quality[capability], rng)
             score = score_case(case, output)
-            items.append(
-                {
-                    "id": case_id,
-                    "capability": capability,
-                    "level": level,
-                    "template": f"{capability[:6]}_t{index % TEMPLATES_PER_CAPABILITY}",
-                    "input": text,
-                    "reference_date": "2026-11-24",
-                    "expected": expected,
-                    "output": output,
-                    **score.to_dict(),
-                    "safety": score.safety,
-                    "finish_reason": finish_reason,
-                    "latency_s": round(0.05 + rng.random() / 10, 4),
-                    "prompt_tokens": 180 + len(text) // 4,
-                    "completion_tokens": len(output) // 4,
-                }
-            )
+            item = {
+                "id": case_id,
+                "capability": capability,
+                "level": level,
+                "template": f"{capability[:6]}_t{index % TEMPLATES_PER_CAPABILITY}",
+                "input": text,
+                "reference_date": "2026-11-24",
+                "expected": expected,
+                "output": output,
+                **score.to_dict(),
+                "safety": score.safety,
+                "finish_reason": finish_reason,
+                "latency_s": round(0.05 + rng.random() / 10, 4),
+                "prompt_tokens": 180 + len(text) // 4,
+                "completion_tokens": len(output) // 4,
+            }
+            if samples > 1:
+                item.update(_sampled(case, index, quality[capability], f"{seed}/{case_id}", samples, item))
+            items.append(item)
     errors = [
         {key: item[key] for key in ("id", "capability", "level", "template")} | {"when": "call", "message": "boom"}
         for item in items[:errored]
     ]
     items = sorted(items[errored:], key=lambda item: item["id"])
+    all_episodes = [synthetic_episode(index, seed, samples) for index in range(episodes)]
+    episode_errors_list = [
+        {key: e[key] for key in ("id", "level", "template")} | {"message": "server unreachable"}
+        for e in all_episodes[:episode_errors]
+    ]
+    episode_records = all_episodes[episode_errors:]
     return {
         "results_version": 1,
         "run_id": run_id,
@@ -203,4 +333,7 @@ def synthetic_results(
         "summary": summarize(items, errors, config, tier_ids),
         "items": items,
         "errors": errors,
+        "episodes": episodes_section(episode_records, episode_errors_list, "realistic"),
+        "samples": samples_section(items, episode_records, samples),
+        "fuzz": synthetic_fuzz() if fuzz else [],
     }

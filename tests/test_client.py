@@ -9,11 +9,13 @@ import socket
 import time
 
 import pytest
+from faultproxy import TRUNCATE, FaultProxy, Schedule, always, echo_headers, first_attempts
 from hypothesis import given
 from hypothesis import strategies as st
 from standin import Behaviour, StandIn
 
 from taskbench.client import (
+    Answer,
     ClientSettings,
     ModelClient,
     Request,
@@ -337,3 +339,47 @@ def test_every_unreachable_replica_is_named() -> None:
     with pytest.raises(ModelError) as caught:
         asyncio.run(resolve_model([first, second], None, FAST))
     assert first in str(caught.value) and second in str(caught.value)
+
+
+def test_only_a_refused_connection_means_no_server() -> None:
+    settings = ClientSettings(backoff_base_s=0.01, max_retries=1)
+    dropped, _ = asyncio.run(complete_once(Behaviour(failures=["reset", "reset"]), settings))
+    assert isinstance(dropped, RequestError) and not dropped.unreachable
+
+    async def refused() -> RequestError:
+        nobody = ServedModel("standin", (refused_url(),), None, None, None)
+        async with ModelClient(nobody, settings) as client:
+            with pytest.raises(RequestError) as caught:
+                await client.complete(request())
+            return caught.value
+
+    assert asyncio.run(refused()).unreachable
+
+
+def through_proxy(schedule: Schedule, settings: ClientSettings = FAST) -> Answer | RequestError:
+    async def scenario() -> Answer | RequestError:
+        async with StandIn() as server:
+            with FaultProxy(server.url, schedule) as proxy:
+                async with ModelClient(ServedModel("standin", (proxy.url,), None, None, None), settings) as client:
+                    try:
+                        return await client.complete(request())
+                    except RequestError as exc:
+                        return exc
+
+    return asyncio.run(scenario())
+
+
+def test_a_truncated_body_is_retried_then_named() -> None:
+    answer = through_proxy(first_attempts(1, TRUNCATE))
+    assert isinstance(answer, Answer) and answer.text == "echo: hello"
+    error = through_proxy(always(TRUNCATE), ClientSettings(backoff_base_s=0.01, max_retries=1))
+    assert isinstance(error, RequestError) and "the response body was cut off" in str(error)
+
+
+def test_a_key_echoed_across_the_excerpt_cut_is_masked() -> None:
+    key = "sk-" + "0123456789abcdef" * 2
+    # The echo's "refused Bearer <key>" starts after the padding: put the key's middle at the 300-char cut.
+    pad = 300 - len("refused Bearer ") - len(key) // 2
+    error = through_proxy(always(echo_headers(400, pad)), ClientSettings(api_key=key))
+    assert isinstance(error, RequestError) and "refused Bearer ***" in str(error)
+    assert key[:8] not in str(error)

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from evalrun import copy_evals, run_evals
+from synthetic_results import synthetic_results
 
-from taskbench.gate import EXIT_QUALITY
+from taskbench.gate import EXIT_QUALITY, GateSettings, Outcome, Verdict, evaluate
 from taskbench.plugin import EXIT_INFRASTRUCTURE
 
 USAGE = int(pytest.ExitCode.USAGE_ERROR)
@@ -338,6 +339,7 @@ def test_a_gate_over_too_few_cases_is_refused(pytester: pytest.Pytester, model_a
         (["--gate-min-capability", "entity_extraction"], "*--gate-min-capability*expected NAME=VALUE*"),
         (["--gate-min-aggregate", "70"], "*--gate-min-aggregate: invalid value '70'*between 0 and 1*"),
         (["--gate-alpha", "0.7"], "*--gate-alpha: invalid value '0.7'*"),
+        (["--gate-min-episode-pass-rate", "70"], "*--gate-min-episode-pass-rate: invalid value '70'*between 0 and 1*"),
         (["--baseline", "missing.json"], "*missing.json: cannot read the baseline*"),
     ],
 )
@@ -345,3 +347,73 @@ def test_bad_gate_options_are_usage_errors(pytester: pytest.Pytester, args: list
     result = pytester.runpytest_subprocess(*copy_evals(pytester), "--model-url", "http://127.0.0.1:9", *args)
     assert result.ret == USAGE
     result.stderr.fnmatch_lines([f"ERROR: taskbench gate: {message}"])
+
+
+def episode_settings(floor: float | None, **overrides: Any) -> GateSettings:
+    values: dict[str, Any] = {
+        "min_aggregate": None,
+        "min_capability": {},
+        "min_episode_pass_rate": floor,
+        "max_regression": 0.0,
+        "max_errors": 0.0,
+        "min_cases": 20,
+        "alpha": 0.05,
+        "baseline": None,
+        "save_baseline": None,
+        "only": True,
+    }
+    return GateSettings(**(values | overrides))
+
+
+def judged(results: dict[str, Any], settings: GateSettings) -> tuple[Verdict, dict[str, Any]]:
+    checks, _ = evaluate(results, settings, None)
+    verdict = Verdict(tuple(checks), ())
+    floor = next(c for c in verdict.checks if c.name == "min_episode_pass_rate")
+    return verdict, {"outcome": floor.outcome, "message": floor.message, **floor.numbers}
+
+
+@pytest.fixture(scope="module")
+def with_episodes() -> dict[str, Any]:
+    return synthetic_results(episodes=40, seed=1)
+
+
+def test_the_episode_floor_passes_and_fails_on_the_pass_rate(with_episodes: dict[str, Any]) -> None:
+    section = with_episodes["episodes"]
+    rate = section["pass_rate"]
+    assert 0.3 < rate < 0.9 and section["episodes"] == 40
+    verdict, floor = judged(with_episodes, episode_settings(rate))
+    assert verdict.outcome is Outcome.PASSED and floor["outcome"] is Outcome.PASSED
+    assert floor["value"] == rate and floor["ci"] == [section["ci_low"], section["ci_high"]] and floor["n"] == 40
+
+    verdict, floor = judged(with_episodes, episode_settings(rate + 0.01))
+    assert verdict.outcome is Outcome.FAILED and verdict.exit_code == EXIT_QUALITY
+    assert floor["message"].startswith(f"episode pass rate {100 * rate:.1f}% < minimum {100 * rate + 1:.1f}% (95% CI [")
+    assert episode_settings(0.5, only=False).active and not episode_settings(None, only=False).active
+
+
+def test_an_episode_floor_without_episodes_fails_closed() -> None:
+    verdict, floor = judged(synthetic_results(), episode_settings(0.1))
+    assert verdict.outcome is Outcome.REFUSED and verdict.exit_code == USAGE
+    assert "no episodes ran" in floor["message"]
+    # Too few episodes to judge is refused like too few cases.
+    verdict, floor = judged(synthetic_results(episodes=5), episode_settings(0.1))
+    assert verdict.outcome is Outcome.REFUSED
+    assert "episodes has 5; --gate-min-cases is 20" in floor["message"]
+    verdict, _ = judged(synthetic_results(episodes=5), episode_settings(0.0, min_cases=5))
+    assert verdict.outcome is Outcome.PASSED
+    # Without a floor, a run without episodes is not judged on them.
+    checks, _ = evaluate(synthetic_results(), episode_settings(None), None)
+    assert all(c.name != "min_episode_pass_rate" for c in checks)
+
+
+def test_errored_episodes_count_against_max_errors_not_as_failures() -> None:
+    results = synthetic_results(episodes=30, episode_errors=3)
+    checks, _ = evaluate(results, episode_settings(0.0), None)
+    errors = next(c for c in checks if c.name == "errors")
+    assert errors.outcome is Outcome.INFRASTRUCTURE
+    assert errors.numbers["errors"] == 3 and errors.numbers["selected"] == 200 + 30
+    assert "3 of 230 items and episodes errored" in errors.message and "server unreachable" in errors.message
+    floor = next(c for c in checks if c.name == "min_episode_pass_rate")
+    assert floor.numbers["n"] == 27, "errored episodes are not in the pass rate"
+    checks, _ = evaluate(results, episode_settings(0.0, max_errors=0.02), None)
+    assert next(c for c in checks if c.name == "errors").outcome is Outcome.PASSED

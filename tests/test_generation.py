@@ -237,3 +237,10 @@ def test_generate_on_real_vllm(demo_server, cache: ResponseCache) -> None:
 
     again, report = asyncio.run(run(cache))
     assert (report.from_cache, report.sent) == (50, 0) and again == results
+
+
+def test_a_dropped_connection_fails_its_request_and_the_rest_go_on() -> None:
+    # A server that drops one request's connection is still there: the run must not be abandoned.
+    results, report, _ = generate_against(Behaviour(failures=["reset", "reset"]), numbered(6), None, concurrency=1)
+    assert isinstance(results["case-0"], RequestError) and "Server disconnected" in str(results["case-0"])
+    assert len(texts_of(results)) == 5 and report.failed == 1

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from synthetic_results import synthetic_results
 
+from taskbench.episode_summary import failed_episodes
 from taskbench.reports import write_reports
 
 CHROMIUM = "/usr/bin/chromium"
@@ -100,7 +101,7 @@ def chromium(*arguments: str, profile: Path) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    results = synthetic_results(seed=6)
+    results = synthetic_results(seed=6, samples=3, episodes=24, episode_errors=1, fuzz=True)
     run_dir = tmp_path_factory.mktemp("browser") / "reports" / results["run_id"]
     write_reports(run_dir, results)
     return results, run_dir
@@ -125,6 +126,9 @@ def test_plots_and_tables_render(run: tuple[dict, Path], dom: Dom) -> None:
     failing = [i for i in results["items"] if not i["passed"]]
     assert len(dom.rows_by_table["failures"]) == 1 + len(failing)
     assert dom.text_by_id["aggregate"].startswith("Weighted aggregate: ")
+    assert len(dom.rows_by_table["episode-failures"]) == 1 + len(failed_episodes(results["episodes"]))
+    assert len(dom.rows_by_table["fuzz-minimal"]) == 1 + sum(len(f["minimal"]) for f in results["fuzz"])
+    assert len(dom.rows_by_table["changing"]) == 1 + len(results["samples"]["changing"])
 
 
 def test_the_filter_script_ran_and_applied_the_link_preset(run: tuple[dict, Path], dom: Dom) -> None:
@@ -151,6 +155,13 @@ def test_no_payload_ran(run: tuple[dict, Path], dom: Dom) -> None:
     # The payloads are on the page, as text.
     assert "<script>document.title='XSS-script'</script>" in dom.text_by_id["failures"]
     assert "<img src=x onerror=\"document.title='XSS-img'\">" in dom.text_by_id["failures"]
+    # So are the episodes' user text and outputs, and the fuzzed requests and answers.
+    turns = [row["turn"] for row in failed_episodes(results["episodes"]) if row["turn"] is not None]
+    marked = [text for turn in turns for text in (turn["user"], turn["output"]) if "<" in text]
+    assert marked and all(text in dom.text_by_id["episode-failures"] for text in marked)
+    minimal = [example for record in results["fuzz"] for example in record["minimal"]]
+    marked = [text for example in minimal for text in (example["input"], example["output"]) if "<" in text]
+    assert marked and all(text in dom.text_by_id["fuzz-minimal"] for text in marked)
 
 
 def test_screenshot_is_saved_into_the_run_folder(run: tuple[dict, Path], tmp_path: Path) -> None:

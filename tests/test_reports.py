@@ -16,6 +16,8 @@ import pytest
 from synthetic_results import XSS_PAYLOADS, synthetic_results
 
 from taskbench.config import LEVELS
+from taskbench.episode_summary import failed_episodes
+from taskbench.fuzz_summary import fuzz_section
 from taskbench.paths import SCHEMA_DIR
 from taskbench.report_markdown import markdown_text
 from taskbench.report_tables import ITEM_COLUMNS
@@ -38,6 +40,19 @@ def run_dir(results: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
+@pytest.fixture(scope="module")
+def rich() -> dict:
+    """A run with three samples per case, episodes (two errored) and fuzzing."""
+    return synthetic_results(seed=4, samples=3, episodes=24, episode_errors=2, fuzz=True)
+
+
+@pytest.fixture(scope="module")
+def rich_dir(rich: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run_dir = tmp_path_factory.mktemp("rich") / rich["run_id"]
+    write_reports(run_dir, rich)
+    return run_dir
+
+
 def test_every_report_file_is_written(run_dir: Path) -> None:
     for name in REPORT_FILES:
         assert (run_dir / name).stat().st_size > 0, name
@@ -52,10 +67,106 @@ def test_the_synthetic_run_has_what_the_reports_must_show(results: dict) -> None
         assert any(payload in i["input"] or payload in i["output"] for i in shown), payload
 
 
-def test_prepared_results_match_the_schema(results: dict) -> None:
-    prepared = json.loads(json.dumps(prepare(results)))
-    jsonschema.Draft202012Validator(RESULTS_SCHEMA).validate(prepared)
+def test_prepared_results_match_the_schema(results: dict, rich: dict) -> None:
+    validator = jsonschema.Draft202012Validator(RESULTS_SCHEMA)
+    validator.validate(json.loads(json.dumps(prepare(results))))
     assert "analysis" not in results, "prepare must not change its argument"
+    validator.validate(json.loads(json.dumps(prepare(rich))))
+    assert rich["episodes"]["items"] and rich["samples"]["changing"] and rich["fuzz"]
+
+
+def test_the_schema_rejects_malformed_episodes_samples_and_fuzz(rich: dict) -> None:
+    validator = jsonschema.Draft202012Validator(RESULTS_SCHEMA)
+    broken = [
+        lambda r: r["episodes"]["items"][0]["turns"][0].pop("state_ok"),
+        lambda r: r["episodes"].update(mode="guessing"),
+        lambda r: r["samples"].update(k=1),
+        lambda r: r["fuzz"][0].update(property="vibes"),
+        lambda r: r["items"][0]["samples"][0].pop("passed"),
+    ]
+    for breaking in broken:
+        copy = json.loads(json.dumps(rich))
+        breaking(copy)
+        assert not validator.is_valid(copy)
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    end = text.find("\n### ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_sections_without_their_data_are_omitted(run_dir: Path) -> None:
+    text = (run_dir / "summary.md").read_text(encoding="utf-8")
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    for heading in ("### Episodes", "### Consistency", "### Fuzzing"):
+        assert heading not in text
+    for element in ('id="episodes"', 'id="consistency"', 'id="fuzzing"'):
+        assert element not in page
+
+
+def test_summary_md_episodes_are_the_section(rich: dict, rich_dir: Path) -> None:
+    section = rich["episodes"]
+    text = _section((rich_dir / "summary.md").read_text(encoding="utf-8"), "### Episodes")
+    low, high = section["ci_low"], section["ci_high"]
+    assert text.startswith(
+        f"### Episodes: {section['passed']} of {section['episodes']} passed, "
+        f"{100 * section['pass_rate']:.0f}% [{100 * low:.0f}–{100 * high:.0f}]"
+    )
+    assert f"({section['turns_passed']} of {section['turns']} turns)" in text
+    assert "2 errored, not counted" in text
+    for level, cell in section["by_level"].items():
+        assert f"| {level} | {cell['episodes']} | {cell['passed']} | {100 * cell['pass_rate']:.0f}% [" in text
+    failed = failed_episodes(section)
+    assert 10 < len(failed) < section["episodes"]
+    for row in failed[:10]:
+        turn = row["turn"]
+        assert (
+            f"| {markdown_text(row['id'])} | {row['level']} | {turn['number']} | {markdown_text(turn['user'])} |"
+            in text
+        )
+        assert markdown_text(turn["output"]) in text
+    assert markdown_text(failed[10]["id"]) not in text and f"{len(failed) - 10} more in report.html" in text
+
+
+def test_summary_md_consistency_is_the_section(rich: dict, rich_dir: Path) -> None:
+    section = rich["samples"]
+    text = _section((rich_dir / "summary.md").read_text(encoding="utf-8"), "### Consistency")
+    assert text.startswith("### Consistency (pass^k, k = 3)")
+    overall = f"| **overall** | {section['n']['overall']} | {100 * section['pass_at_1']['overall']:.1f}% | "
+    assert overall + f"{100 * section['pass_hat_k']['overall']:.1f}% |" in text
+    for name, value in section["pass_hat_k"]["by_capability"].items():
+        assert f"| {name} | {section['n']['by_capability'][name]} | " in text and f"{100 * value:.1f}% |" in text
+    assert "| episodes |" in text and "| level adversarial |" in text
+    assert f"changing between samples: {len(section['changing'])}: {markdown_text(section['changing'][0])} (" in text
+
+
+def test_summary_md_fuzzing_is_the_section(rich: dict, rich_dir: Path) -> None:
+    section = fuzz_section(rich["fuzz"])
+    text = _section((rich_dir / "summary.md").read_text(encoding="utf-8"), "### Fuzzing")
+    assert text.startswith(f"### Fuzzing: {section['passed']} of {section['examples']} generated requests")
+    for row in section["rows"]:
+        assert f"| {row['examples']} | {row['passed']} | {100 * row['pass_rate']:.1f}% |" in text
+    assert text.count("| delete\\_vague | safety |") == 1 + 2, "one rate row and two minimal failures"
+    for row in section["minimal"]:
+        assert markdown_text(row["input"]) in text
+    assert "<script" not in text and "<img" not in text
+
+
+def test_report_html_shows_episodes_consistency_and_fuzzing(rich: dict, rich_dir: Path) -> None:
+    page = (rich_dir / "report.html").read_text(encoding="utf-8")
+    failed = failed_episodes(rich["episodes"])
+    table = page[page.index('<table id="episode-failures">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr>") == 1 + len(failed)
+    for row in failed:
+        assert f'<td class="text">{html.escape(row["id"])}</td>' in table
+    assert page.count('<li><span class="text">ep-') == rich["episodes"]["errored"]
+    consistency = page[page.index('<table id="consistency-table">') :]
+    rows = len(rich["samples"]["n"]["by_capability"]) + len(rich["samples"]["n"]["by_level"]) + 1
+    assert consistency[: consistency.index("</table>")].count("<tr>") == 1 + rows
+    minimal = page[page.index('<table id="fuzz-minimal">') :]
+    assert minimal[: minimal.index("</table>")].count("<tr>") == 1 + len(fuzz_section(rich["fuzz"])["minimal"])
 
 
 def test_summary_md_numbers_are_the_summary(results: dict, run_dir: Path) -> None:
@@ -100,6 +211,12 @@ def test_summary_md_warns_about_partial_and_incomplete_runs(tmp_path: Path) -> N
     assert "· **good**" not in text and "· **excellent**" not in text, "a partial aggregate gets no band"
 
 
+def test_the_samples_of_an_item_reach_the_tables(rich: dict, rich_dir: Path) -> None:
+    frame = pd.read_parquet(rich_dir / "items.parquet")
+    assert list(frame.columns) == [*ITEM_COLUMNS, "samples"]
+    assert [json.loads(text) for text in frame["samples"]] == [i["samples"] for i in rich["items"]]
+
+
 def test_tables_round_trip_one_row_per_item(results: dict, run_dir: Path) -> None:
     for frame in (
         pd.read_csv(run_dir / "items.csv", keep_default_na=False),
@@ -114,8 +231,9 @@ def test_tables_round_trip_one_row_per_item(results: dict, run_dir: Path) -> Non
         assert [json.loads(text) for text in frame["expected"]] == [i["expected"] for i in results["items"]]
 
 
-def test_no_payload_appears_unescaped_in_report_html(results: dict, run_dir: Path) -> None:
-    page = (run_dir / "report.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("which", ["run_dir", "rich_dir"])
+def test_no_payload_appears_unescaped_in_report_html(which: str, request: pytest.FixtureRequest) -> None:
+    page = (request.getfixturevalue(which) / "report.html").read_text(encoding="utf-8")
     for payload in XSS_PAYLOADS:
         # "javascript:..." has nothing to escape; harmless as text, it must only never become a URL (below).
         if str(markupsafe.escape(payload)) != payload:

@@ -54,14 +54,16 @@ def test_command_uses_the_api_server_module_without_the_vllm_distribution(monkey
     command = VllmServer("/m", "demo", tmp_path / "log", max_model_len=512).command(8123)
     assert command[:3] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
     assert command[3:] == ["--model", "/m", "--served-model-name", "demo", "--host", "127.0.0.1", "--port", "8123",
-                           "--max-model-len", "512"]  # fmt: skip
+                           "--max-model-len", "512", "--no-enable-chunked-prefill"]  # fmt: skip
 
 
 def test_command_uses_vllm_serve_with_the_vllm_distribution(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setattr(server_module, "_installed", lambda name: name == "vllm")
-    command = VllmServer("/m", "demo", tmp_path / "log").command(8123)
+    monkeypatch.setattr(server_module, "_on_cpu", lambda: False)
+    command = VllmServer("/m", "demo", tmp_path / "log", extra_args=("--x", "1")).command(8123)
     assert command[1:6] == ["-m", "vllm.entrypoints.cli.main", "serve", "/m", "--served-model-name"]
     assert "127.0.0.1" in command
+    assert command[-2:] == ["--x", "1"]  # a GPU build keeps chunked prefill
 
 
 def test_environment_sets_the_cpu_kv_cache_unless_told_otherwise(monkeypatch, tmp_path: Path) -> None:

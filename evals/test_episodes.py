@@ -1,0 +1,8 @@
+"""episodes: multi-turn conversations judged by the task list they leave behind (the reference Task API
+applies each answer); `--teacher-forcing` measures each turn in isolation."""
+
+from taskbench.records import check_episode
+
+
+def test_episodes(episode, episode_record):
+    check_episode(episode_record)
