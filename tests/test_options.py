@@ -61,6 +61,21 @@ def test_bad_values_name_their_source(
         settings_for(pytester, pyproject=pyproject)
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--samples", "0"), "--samples must be at least 1, got 0"),
+        (("--samples", "4"), "--samples 4 at --temperature 0 is refused"),
+    ],
+)
+def test_samples_need_at_least_one_and_sampling_above_temperature_zero(
+    pytester: pytest.Pytester, args: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(TaskbenchError, match=message):
+        settings_for(pytester, *args)
+    assert settings_for(pytester, "--samples", "4", "--temperature", "0.8").samples == 4
+
+
 def test_the_api_key_never_appears_in_public_settings(pytester: pytest.Pytester) -> None:
     settings = settings_for(pytester, "--api-key", "sk-secret-123")
     assert settings.api_key == "sk-secret-123"

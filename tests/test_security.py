@@ -17,8 +17,9 @@ from taskbench.plugin import EXIT_INFRASTRUCTURE
 
 pytestmark = pytest.mark.vllm
 
-SECRET = "sk-taskbench-" + secrets.token_hex(16)
-# Any 10 characters of the key count as a leak: a message cut short may keep only half of it.
+SECRET = "sk-" + secrets.token_hex(16)
+# Any 10 characters of the key count as a leak (a message cut short may keep only half of it): all random
+# hex but for "sk-", so none of them turns up by chance.
 FRAGMENTS = {SECRET[i : i + 10] for i in range(len(SECRET) - 9)}
 # The proxy's echo reads "<pad>refused Bearer <key>; ...": this pad puts the key's middle where taskbench cuts
 # a server's error message (300 characters).
