@@ -46,7 +46,7 @@ def demo_model_dir(vllm_installed: None) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_model_server(demo_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+def demo_server(demo_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     from taskbench.demo_model import SERVED_NAME, demo_model_server
 
     with demo_model_server(tmp_path_factory.mktemp("vllm") / "vllm.log") as server:
