@@ -8,7 +8,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from taskbench import __version__
 from taskbench.aggregate import summarize
@@ -17,7 +17,11 @@ from taskbench.episode_summary import episodes_section
 from taskbench.samples_summary import samples_section
 
 if TYPE_CHECKING:
-    from taskbench.run import RunState
+    from taskbench.cases import Dataset
+    from taskbench.config import CapabilityConfig
+    from taskbench.generation import GenerationReport
+    from taskbench.model import ModelSession
+    from taskbench.options import Settings
 
 RESULTS_VERSION = 1
 RESULTS_FILE = "results.json"
@@ -36,7 +40,26 @@ def model_record(served: ServedModel) -> dict[str, Any]:
     }
 
 
-def build_results(state: RunState) -> dict[str, Any]:
+class FinishedRun(Protocol):
+    """What results.json is built from: a pytest run's RunState, or a run imported from lm_eval."""
+
+    run_id: str
+    settings: Settings
+    capabilities: CapabilityConfig
+    dataset: Dataset
+    model: ModelSession | None
+    replayed_model: dict[str, Any] | None
+    generation: GenerationReport | None
+    records: dict[str, dict[str, Any]]
+    errors: dict[str, dict[str, Any]]
+    episode_records: dict[str, dict[str, Any]]
+    episode_errors: dict[str, dict[str, Any]]
+    episode_mode: str
+    fuzz: list[dict[str, Any]]
+    incomplete: list[str]
+
+
+def build_results(state: FinishedRun) -> dict[str, Any]:
     records = sorted(state.records.values(), key=lambda r: r["id"])
     errors = sorted(state.errors.values(), key=lambda e: e["id"])
     served = state.model.served if state.model is not None else None

@@ -22,6 +22,7 @@ from taskbench.analysis import analyse
 from taskbench.cases import Case, Dataset, load_tier
 from taskbench.client import Answer, ServedModel
 from taskbench.config import CapabilityConfig, load_capability_config
+from taskbench.episode_run import REALISTIC
 from taskbench.errors import DataError
 from taskbench.generation import GenerationReport
 from taskbench.model import ANSWERS_FILE, save_answers
@@ -47,7 +48,7 @@ class Sample:
 
 @dataclass
 class ImportedRun:
-    """What taskbench.results.build_results reads from a pytest run's RunState, for a run made without pytest."""
+    """A taskbench.results.FinishedRun for a run made without pytest (no episodes, no fuzzing)."""
 
     run_id: str
     settings: Settings
@@ -58,6 +59,10 @@ class ImportedRun:
     replayed_model: dict[str, Any] | None
     errors: dict[str, dict[str, Any]] = field(default_factory=dict)
     incomplete: list[str] = field(default_factory=list)
+    episode_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    episode_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    episode_mode: str = REALISTIC
+    fuzz: list[dict[str, Any]] = field(default_factory=list)
     model: None = None  # no model was contacted
 
 
