@@ -14,9 +14,11 @@ from taskbench.paths import PROJECT_ROOT, SCHEMA_DIR
 RESULTS_SCHEMA = json.loads((SCHEMA_DIR / "results.schema.json").read_text(encoding="utf-8"))
 
 
-def copy_evals(pytester: pytest.Pytester) -> list[str]:
-    """Copy evals/ into the pytester folder; returns the arguments that select it."""
-    shutil.copytree(PROJECT_ROOT / "evals", pytester.path / "evals", dirs_exist_ok=True)
+def copy_evals(pytester: pytest.Pytester, *, fuzz: bool = False) -> list[str]:
+    """Copy evals/ into the pytester folder; returns the arguments that select it. The fuzz tests are left
+    out unless asked for: they are tested on their own, and every other test would pay for their examples."""
+    ignore = None if fuzz else shutil.ignore_patterns("test_fuzz.py")
+    shutil.copytree(PROJECT_ROOT / "evals", pytester.path / "evals", dirs_exist_ok=True, ignore=ignore)
     return ["evals", "-p", "no:cacheprovider"]
 
 
@@ -28,6 +30,6 @@ def latest_results(pytester: pytest.Pytester, output: str = "") -> dict[str, Any
     return results
 
 
-def run_evals(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
-    result = pytester.runpytest_subprocess(*copy_evals(pytester), *args)
+def run_evals(pytester: pytest.Pytester, *args: str, fuzz: bool = False) -> tuple[pytest.RunResult, dict[str, Any]]:
+    result = pytester.runpytest_subprocess(*copy_evals(pytester, fuzz=fuzz), *args)
     return result, latest_results(pytester, result.stdout.str() + result.stderr.str())

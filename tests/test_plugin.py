@@ -33,10 +33,11 @@ def test_scores_flow_from_items_to_results_json(pytester: pytest.Pytester, model
     tier = load_tier("dev")
     assert {item["id"] for item in results["items"]} == {case.id for case in tier.cases}
     assert results["dataset"]["content_hash"] == tier.content_hash
-    passed = sum(item["passed"] for item in results["items"])
+    episodes = results["episodes"]["items"]
+    passed = sum(item["passed"] for item in results["items"]) + sum(e["passed"] for e in episodes)
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) == passed
-    assert outcomes.get("failed", 0) == len(tier.cases) - passed
+    assert outcomes.get("failed", 0) == len(tier.cases) + len(episodes) - passed
     value, means = recompute_aggregate(results)
     assert results["summary"]["aggregate"]["value"] == pytest.approx(value, abs=1e-12)
     for capability, mean in means.items():
