@@ -339,7 +339,9 @@ class RunReporter:
             errors.pop(record["id"], None)
         elif report.failed and report.when != "teardown":
             message = report.longreprtext[-2000:]
-            errors[brief["id"]] = {**brief, "when": report.when, "message": message}
+            # pytest-xdist names the phase a worker crashed in "???".
+            when = "crashed" if report.when == "???" else report.when
+            errors[brief["id"]] = {**brief, "when": when, "message": message}
 
     def _crashed_item(self, node_id: str) -> tuple[dict[str, Any] | None, dict[str, Any], dict[str, Any]]:
         # pytest-xdist's report for the item a crashed worker was running carries only its node id.

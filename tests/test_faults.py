@@ -35,7 +35,6 @@ from faultproxy import (
 
 from taskbench.cases import load_tier
 from taskbench.client import CHAT_PATH, ClientSettings
-from taskbench.config import load_capability_config
 from taskbench.paths import PROJECT_ROOT
 from taskbench.plugin import EXIT_INFRASTRUCTURE
 
@@ -50,8 +49,9 @@ VICTIMS = {
     case.capability: case for case in reversed(DEV.cases) if sum(other.input == case.input for other in DEV.cases) == 1
 }
 VICTIM_INPUTS = {case.input: case.id for case in VICTIMS.values()}
-# The case items only: fuzz tests make up requests as they run, which a fault schedule would turn into hours.
-CASES_ONLY = ("-m", " or ".join(load_capability_config().names))
+# The case items (and any unmarked test): fuzz tests make up requests as they run, which a fault schedule would
+# stretch into hours; episodes are multi-turn and recorded apart.
+CASES_ONLY = ("-m", "not fuzz and not episodes")
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +137,7 @@ def test_transient_faults_are_retried_and_every_item_gets_its_real_answer(
         (TRUNCATE, "the response body was cut off"),
         (slow(2 * TIMEOUT_S), f"no answer within {TIMEOUT_S} s"),
     ],
-    ids=lambda value: value.name if isinstance(value, Fault) else "",
+    ids=["status-503", "reset", "truncate", "slow"],
 )
 def test_persistent_faults_error_their_items_and_the_run_goes_on(
     pytester: pytest.Pytester, demo_server: Any, direct: dict[str, str], fault: Fault, reason: str
