@@ -31,6 +31,9 @@ BENCHMARKS = ROOT / "benchmarks"
 CHAT_PATH = "/v1/chat/completions"
 HARNESS_CONCURRENCY = 256  # taskbench's --concurrency default: the raw clients get the same pool
 PYTEST_QUIET = ("-q", "-p", "no:cacheprovider", "-p", "phases")
+# The case items alone, which the targets are set on: fuzzing and episodes make requests of their own, which
+# the stand-in's oracle cannot answer and a replay does not hold.
+CASE_EVALS = ("evals/", "--ignore=evals/test_fuzz.py", "--ignore=evals/test_episodes.py")
 # Both of taskbench's entry points, so a baseline suite loads none of taskbench (nor what it imports).
 WITHOUT_TASKBENCH = ("-p", "no:taskbench", "-p", "no:taskbench-gate")
 

@@ -12,6 +12,8 @@ every item passes and is scored in full. One run measures, on the same N distinc
   (4)  bare pytest on N trivial parametrized items              items/s
   (5)  `pytest evals/ --replay` of the run in (3)               wall seconds <= 8, peak RSS <= 500 MB
 
+`pytest evals/` means its case items (bench.CASE_EVALS: fuzzing and episodes are left out).
+
     .venv/bin/python benchmarks/ceiling.py [--n 10000] [--clients-n 1000]
 """
 
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    CASE_EVALS,
     HARNESS_CONCURRENCY,
     PYTEST_QUIET,
     WITHOUT_TASKBENCH,
@@ -77,8 +80,8 @@ def measure(n: int, clients_n: int, work: Path) -> None:
     requests = requests_for(cases)
     bodies = bodies_for(requests, SERVED_NAME)
     reports = work / "reports"
-    evals = ["evals/", "--cases", str(cases_file), "--reports-dir", str(reports), *PYTEST_QUIET]
-    run_pytest(["evals/", "--collect-only", *PYTEST_QUIET])  # warm-up: bytecode and file caches
+    evals = [*CASE_EVALS, "--cases", str(cases_file), "--reports-dir", str(reports), *PYTEST_QUIET]
+    run_pytest([*CASE_EVALS, "--collect-only", *PYTEST_QUIET])  # warm-up: bytecode and file caches
 
     with oracle_process(cases_file) as url:
         timed(raw_aiohttp, url, bodies[:500], HARNESS_CONCURRENCY)  # warm-up: the stand-in's first requests

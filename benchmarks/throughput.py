@@ -12,6 +12,8 @@ by taskbench.model.build_request with default settings) for:
   (4) replay    10,000 items (the full tier re-id'd 10x) generated once against vLLM, then
                 `pytest evals/ --cases FILE --replay RUN`: wall seconds <= 15 and peak RSS <= 500 MB
 
+`pytest evals/` means its case items (bench.CASE_EVALS: fuzzing and episodes are left out).
+
     .venv/bin/python benchmarks/throughput.py [--n 1000] [--naive-n 100] [--replay-n 10000]
 """
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    CASE_EVALS,
     PYTEST_QUIET,
     WITHOUT_TASKBENCH,
     PytestRun,
@@ -103,14 +106,14 @@ def measure(n: int, naive_n: int, replay_n: int, work: Path) -> None:
         raw_s = timed(raw_aiohttp, url, bodies, 0)
 
         selection = ["--tier", "full"] if n == 1000 else ["--cases", str(write_cases(work / "cases.jsonl", cases))]
-        harness = run_pytest(["evals/", *selection, "--model-url", url, "--no-cache", *_reports(reports)])
+        harness = run_pytest([*CASE_EVALS, *selection, "--model-url", url, "--no-cache", *_reports(reports)])
         harness_results = latest_results(reports)
 
         naive = run_naive(url, cases[:naive_n], bodies[:naive_n], work / "naive")
 
         # 10x the full tier under new ids: the same requests, so generation sends each once.
         replay_file = write_cases(work / "replay.jsonl", copies(full_tier(), replay_n, distinct_requests=False))
-        evals = ["evals/", "--cases", str(replay_file), *_reports(reports)]
+        evals = [*CASE_EVALS, "--cases", str(replay_file), *_reports(reports)]
         generated = run_pytest([*evals, "--model-url", url, "--cache-dir", str(work / "cache")])
     replay = run_pytest([*evals, "--replay", str(reports / latest_results(reports)["run_id"])])
     report(n, naive_n, raw_s, harness, harness_results, naive, generated, replay, replay_n)

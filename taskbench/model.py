@@ -8,7 +8,6 @@ Under pytest-xdist only the controller talks to the model; it writes the answers
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -24,6 +23,7 @@ from taskbench.prompt import DEFAULT_SYSTEM_PROMPT, build_messages
 from taskbench.server import VllmServer
 
 ANSWERS_FILE = "answers.jsonl"
+_ROW = json.JSONEncoder(ensure_ascii=False)  # json.dumps with options builds an encoder per call
 
 
 def response_format(settings: Settings) -> str | None:
@@ -123,10 +123,10 @@ def save_answers(path: Path, answers: dict[str, Answer | RequestError]) -> None:
     with path.open("w", encoding="utf-8") as out:
         for case_id, answer in answers.items():
             if isinstance(answer, Answer):
-                row: dict[str, Any] = {"id": case_id, "answer": dataclasses.asdict(answer)}
+                row: dict[str, Any] = {"id": case_id, "answer": vars(answer)}  # asdict deep-copies: 2.5x slower
             else:
                 row = {"id": case_id, "error": str(answer)}
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(_ROW.encode(row) + "\n")
 
 
 def load_answers(path: Path) -> dict[str, Answer | ModelError]:
