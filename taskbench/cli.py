@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "taskbench.demo_model.commands",
     "taskbench.compare",
     "taskbench.lmeval.commands",
+    "taskbench.fuzz.commands",
 )
 
 

@@ -7,6 +7,7 @@ and writes reports; workers read the run's answers and send their records back o
 
 from __future__ import annotations
 
+import atexit
 import gc
 import sys
 from collections.abc import Callable, Iterator
@@ -68,8 +69,10 @@ def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(50_000, 20, 20)
     config.add_cleanup(lambda: gc.set_threshold(*thresholds))
     # At interpreter exit the collector would scan the whole run's objects once more (~1.2 s CPU after 10,000
-    # items) to free memory the ending process returns anyway; frozen objects are not scanned.
-    config.add_cleanup(gc.freeze)
+    # items) to free memory the ending process returns anyway; frozen objects are not scanned. At exit, not at
+    # cleanup: a process that runs pytest in-process several times (pytester) must keep collecting.
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 def _capability_of(metafunc: pytest.Metafunc, state: RunState) -> str | None:

@@ -75,7 +75,7 @@ def check_trial(trial: Trial, base_output: str, variant_output: str) -> Verdict:
 
 def judge(trial: Trial, outputs: Mapping[tuple[str, str], str]) -> list[Verdict]:
     """Every verdict on a trial, given the outputs by `Probe.key`: each answer's validity, then the relation."""
-    verdicts = [check_valid(probe, outputs.get(probe.key, "")) for probe in dict.fromkeys(trial.probes())]
+    verdicts = [check_valid(probe, outputs.get(probe.key, "")) for probe in {p.key: p for p in trial.probes()}.values()]
     if trial.property != "valid":
         verdicts.append(check_trial(trial, outputs.get(trial.base.key, ""), outputs.get(trial.variant.key, "")))
     return verdicts

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, Phase, given, reject, settings
 from hypothesis import strategies as st
 
 from taskbench.errors import TaskbenchError
@@ -142,6 +142,9 @@ def fuzz_family(family: Family, model: Model, record: Callable[[dict[str, Any]],
     check.hypothesis.inner_test._hypothesis_internal_add_digest = family.name.encode()  # type: ignore[attr-defined]
     run = settings(
         max_examples=effort.examples,
+        # Explaining a failure re-runs variations of it: model calls (or, past the budget, only CPU) for a
+        # note that the minimal request already says.
+        phases=[phase for phase in settings().phases if phase is not Phase.explain],
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     )(check)

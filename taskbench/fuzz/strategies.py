@@ -12,6 +12,7 @@ import datetime as dt
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -170,73 +171,91 @@ def _pick(options: Sequence[str], index: int) -> str:
 # --- parts ------------------------------------------------------------------------------------------
 
 
+@cache
 def reference_dates() -> st.SearchStrategy[dt.date]:
     return st.dates(FIRST_REFERENCE_DATE, LAST_REFERENCE_DATE)
 
 
+@cache
 def chores() -> st.SearchStrategy[str]:
     return st.sampled_from(EVAL.chores)
 
 
+@cache
 def list_items() -> st.SearchStrategy[str]:
     return st.sampled_from([item.words for item in EVAL.items])
 
 
+@cache
 def priorities() -> st.SearchStrategy[str]:
     return st.sampled_from(PRIORITIES)
 
 
+@cache
 def people() -> st.SearchStrategy[tuple[str, ...]]:
     return st.lists(st.sampled_from(EVAL.people), min_size=1, max_size=3, unique=True).map(tuple)
 
 
+@cache
 def filters() -> st.SearchStrategy[str]:
     return st.sampled_from(tuple(LIST_EXPLICIT))
 
 
-def date_phrases(ref: dt.date, forms: Sequence[DateForm] = tuple(DateForm)) -> st.SearchStrategy[DatePhrase]:
+@st.composite
+def date_phrases(draw: st.DrawFn, ref: dt.date, forms: Sequence[DateForm] = tuple(DateForm)) -> DatePhrase:
     """A deadline in one of the contract's forms, resolved against `ref` by taskbench.dates."""
-    return st.builds(lambda form, seed: render_date(form, ref, random.Random(seed)), st.sampled_from(forms), _seeds())
+    return render_date(draw(_sampled(tuple(forms))), ref, random.Random(draw(_seeds())))
 
 
+@cache
+def _sampled(options: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    # Strategies built once: drawing from a fresh one per example costs more than the draw itself.
+    return st.sampled_from(options)
+
+
+@cache
 def time_phrases() -> st.SearchStrategy[TimePhrase]:
     return st.builds(lambda form, seed: render_time(form, random.Random(seed)), st.sampled_from(TimeForm), _seeds())
 
 
+@cache
 def _seeds() -> st.SearchStrategy[int]:
     # The free parts of a phrase (which weekday, how many days) come from the generator's own rules.
     return st.integers(0, 2**16)
 
 
-def _optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.none() | strategy
+def _maybe(draw: st.DrawFn, strategy: st.SearchStrategy[Any], present: bool | None = None) -> Any:
+    """A value of `strategy` or None (what it shrinks to); `present` forces one or the other."""
+    return draw(strategy) if (draw(st.booleans()) if present is None else present) else None
 
 
 # --- specs -------------------------------------------------------------------------------------------
 
 
+@cache
 @st.composite
 def create_specs(draw: st.DrawFn, *, dated: bool | None = None) -> Spec:
     """A create with any subset of the entities; `dated` forces a date on (True) or off (False)."""
     ref = draw(reference_dates())
-    date = {True: date_phrases(ref), False: st.none(), None: _optional(date_phrases(ref))}[dated]
     return Spec(
         "create",
         ref,
         draw(chores()),
-        priority=draw(_optional(priorities())),
-        date=draw(date),
-        time=draw(_optional(time_phrases())),
-        people=draw(st.just(()) | people()),
+        priority=_maybe(draw, priorities()),
+        date=_maybe(draw, date_phrases(ref), dated),
+        time=_maybe(draw, time_phrases()),
+        people=_maybe(draw, people()) or (),
     )
 
 
+@cache
 @st.composite
 def item_specs(draw: st.DrawFn, action: str) -> Spec:
     """A complete or delete of one named list item."""
     return Spec(action, draw(reference_dates()), draw(list_items()))
 
 
+@cache
 @st.composite
 def update_specs(draw: st.DrawFn) -> Spec:
     ref = draw(reference_dates())
@@ -246,15 +265,18 @@ def update_specs(draw: st.DrawFn) -> Spec:
     return Spec("update", ref, words, priority=draw(priorities()))
 
 
+@cache
 def list_specs() -> st.SearchStrategy[Spec]:
     return st.builds(lambda ref, filter_: Spec("list", ref, filter=filter_), reference_dates(), filters())
 
 
+@cache
 def specs() -> st.SearchStrategy[Spec]:
     """Any single-action request; shrinks towards a create."""
     return st.one_of(create_specs(), item_specs("complete"), item_specs("delete"), update_specs(), list_specs())
 
 
+@cache
 def phrasings() -> st.SearchStrategy[Phrasing]:
     return st.builds(
         Phrasing,
