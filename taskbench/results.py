@@ -55,11 +55,30 @@ class FinishedRun(Protocol):
     episode_records: dict[str, dict[str, Any]]
     episode_errors: dict[str, dict[str, Any]]
     episode_mode: str
+    selected_cases: list[str]  # ids the run generated answers for
+    selected_episodes: list[str]
     fuzz: list[dict[str, Any]]
     incomplete: list[str]
 
 
+def _unreported(state: FinishedRun) -> list[str]:
+    """A reason per kind of item that was selected but never reported a score or an error."""
+    reasons = []
+    for kind, selected, records, errors in (
+        ("cases", state.selected_cases, state.records, state.errors),
+        ("episodes", state.selected_episodes, state.episode_records, state.episode_errors),
+    ):
+        missing = [item for item in selected if item not in records and item not in errors]
+        if missing:
+            reasons.append(
+                f"{len(missing)} of {len(selected)} selected {kind} never reported a score or an error "
+                f"(the session stopped early?): {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+            )
+    return reasons
+
+
 def build_results(state: FinishedRun) -> dict[str, Any]:
+    incomplete = [*state.incomplete, *_unreported(state)]
     records = sorted(state.records.values(), key=lambda r: r["id"])
     errors = sorted(state.errors.values(), key=lambda e: e["id"])
     served = state.model.served if state.model is not None else None
@@ -80,8 +99,8 @@ def build_results(state: FinishedRun) -> dict[str, Any]:
             "cases": len(dataset.cases),
         },
         "generation": dataclasses.asdict(state.generation) if state.generation is not None else None,
-        "complete": not state.incomplete and not errors and not state.episode_errors,
-        "incomplete_reasons": list(state.incomplete),
+        "complete": not incomplete and not errors and not state.episode_errors,
+        "incomplete_reasons": incomplete,
         "summary": summarize(records, errors, state.capabilities, [c.id for c in dataset.cases]),
         "items": records,
         "errors": errors,

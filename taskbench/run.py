@@ -50,6 +50,8 @@ class RunState:
     errors: dict[str, dict[str, Any]] = field(default_factory=dict)
     episode_records: dict[str, dict[str, Any]] = field(default_factory=dict)
     episode_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    selected_cases: list[str] = field(default_factory=list)
+    selected_episodes: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
     results: dict[str, Any] | None = None
@@ -109,6 +111,8 @@ class RunState:
         --concurrency, before any item runs. Episodes are played in rounds: each round sends every
         episode's next turn together with everything else still pending."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.selected_cases = [case.id for case in cases]
+        self.selected_episodes = [episode.id for episode in episodes]
         if self.settings.replay is not None:
             self._replay(cases, episodes)
             write_served(self.run_dir, None, (self.replayed_model or {}).get("identity", ""))

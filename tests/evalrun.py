@@ -9,9 +9,13 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from taskbench.episodes import EPISODES_PATH, load_episodes
 from taskbench.paths import PROJECT_ROOT, SCHEMA_DIR
 
 RESULTS_SCHEMA = json.loads((SCHEMA_DIR / "results.schema.json").read_text(encoding="utf-8"))
+SHIPPED_EPISODES = load_episodes(EPISODES_PATH).episodes
+# Requests a run of evals/ sends besides its cases: one per episode turn.
+EPISODE_TURNS = sum(len(episode.turns) for episode in SHIPPED_EPISODES)
 
 
 def copy_evals(pytester: pytest.Pytester, *, fuzz: bool = False) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from evalrun import copy_evals, run_evals
+from evalrun import EPISODE_TURNS, SHIPPED_EPISODES, copy_evals, run_evals
 
 from taskbench.cache import ResponseCache
 from taskbench.demo_model import demo_model_server
@@ -31,9 +31,10 @@ def test_each_request_reaches_the_server_once_under_xdist(pytester: pytest.Pytes
     before = requests_served(demo_server.url)
     _, results = run_evals(pytester, "--model-url", demo_server.url, "--no-cache", "-n", "2")
     sent = requests_served(demo_server.url) - before
-    assert results["generation"]["sent"] == 100
-    assert sent == 100
+    assert results["generation"]["sent"] == 100 + EPISODE_TURNS
+    assert sent == 100 + EPISODE_TURNS
     assert len(results["items"]) + len(results["errors"]) == 100
+    assert results["episodes"]["episodes"] + results["episodes"]["errored"] == len(SHIPPED_EPISODES)
 
 
 def test_replay_without_a_server_reproduces_the_aggregates(
@@ -51,10 +52,13 @@ def test_replay_without_a_server_reproduces_the_aggregates(
 def test_replay_of_a_case_with_no_stored_answer_is_an_error(pytester: pytest.Pytester, demo_server: Any) -> None:
     _, live = run_evals(pytester, "--model-url", demo_server.url, "--no-cache", "-m", "simple")
     result, replayed = run_evals(pytester, "--replay", str(pytester.path / "reports" / live["run_id"]))
-    missing = 100 - len(live["items"])
-    assert result.parseoutcomes().get("errors", 0) == missing
-    assert len(replayed["errors"]) == missing
-    assert all("holds no answer" in error["message"] for error in replayed["errors"])
+    missing_cases = 100 - len(live["items"])
+    missing_episodes = len(SHIPPED_EPISODES) - live["episodes"]["episodes"]
+    assert result.parseoutcomes().get("errors", 0) == missing_cases + missing_episodes
+    assert len(replayed["errors"]) == missing_cases
+    assert len(replayed["episodes"]["errors"]) == missing_episodes
+    errors = [*replayed["errors"], *replayed["episodes"]["errors"]]
+    assert all("holds no answer" in error["message"] for error in errors)
 
 
 def test_a_killed_server_loses_no_answer_and_the_next_run_sends_only_the_rest(
@@ -82,13 +86,15 @@ def test_a_killed_server_loses_no_answer_and_the_next_run_sends_only_the_rest(
     assert "stopped answering" in output
     with ResponseCache(cache_file) as cache:
         kept = len(cache)
-    assert 100 <= kept < 1000
+    total = 1000 + EPISODE_TURNS
+    assert 100 <= kept < total
 
     before = requests_served(demo_server.url)
     _, results = run_evals(pytester, "--tier", "full", "--cache-dir", str(cache_dir), "--model-url", demo_server.url)
     assert results["generation"]["from_cache"] == kept
-    assert results["generation"]["sent"] == 1000 - kept
-    assert requests_served(demo_server.url) - before == 1000 - kept
+    assert results["generation"]["requested"] == total
+    assert results["generation"]["sent"] == total - kept
+    assert requests_served(demo_server.url) - before == total - kept
     assert len(results["items"]) == 1000
 
 
@@ -102,6 +108,6 @@ def test_two_replicas_both_receive_requests(
         )
         served = [requests_served(demo_server.url) - before[0], requests_served(second.url) - before[1]]
         urls = [demo_server.url, second.url]
-    assert sum(served) == results["generation"]["sent"] == 500
+    assert sum(served) == results["generation"]["sent"] == 500 + EPISODE_TURNS
     assert min(served) > 0, f"one replica got nothing: {served}"
     assert results["model"]["urls"] == urls

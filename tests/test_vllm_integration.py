@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
@@ -18,11 +19,12 @@ pytestmark = pytest.mark.vllm
 VLLM_ENTRYPOINTS = ("vllm.entrypoints.openai.api_server", "vllm serve")
 
 
-def vllm_pids() -> set[int]:
+def vllm_pids(port: int | None = None) -> set[int]:
+    """vLLM processes running now (only those serving on `port`, if given: other sessions may run servers)."""
     pids = set()
     for process in psutil.process_iter(["pid", "cmdline"]):
         cmdline = " ".join(process.info["cmdline"] or ())
-        if any(entry in cmdline for entry in VLLM_ENTRYPOINTS):
+        if any(entry in cmdline for entry in VLLM_ENTRYPOINTS) and (port is None or f"--port {port}" in cmdline):
             pids.add(process.info["pid"])
     return pids
 
@@ -30,7 +32,6 @@ def vllm_pids() -> set[int]:
 def test_the_embedded_default_is_served_and_stopped_even_when_cases_fail(
     pytester: pytest.Pytester, demo_model_dir: Any
 ) -> None:
-    before = vllm_pids()
     # Complex entity extraction is where the demo model is weakest: this session fails.
     result, results = run_evals(pytester, "--no-cache", "-m", "entity_extraction and complex")
     assert result.ret == 1, result.stdout.str()[-2000:]
@@ -38,7 +39,8 @@ def test_the_embedded_default_is_served_and_stopped_even_when_cases_fail(
     assert results["model"]["name"] == "taskbench-demo"
     assert results["model"]["root"] == str(demo_model_dir)
     assert (pytester.path / "reports" / "latest" / "vllm.log").stat().st_size > 0
-    assert vllm_pids() - before == set(), "the spawned vLLM server outlived the session"
+    port = urlsplit(results["model"]["urls"][0]).port
+    assert vllm_pids(port) == set(), "the spawned vLLM server outlived the session"
 
 
 def test_ctrl_c_during_server_start_leaves_no_server(pytester: pytest.Pytester, demo_model_dir: Any) -> None:

@@ -62,6 +62,8 @@ class ImportedRun:
     episode_records: dict[str, dict[str, Any]] = field(default_factory=dict)
     episode_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
     episode_mode: str = REALISTIC
+    selected_cases: list[str] = field(default_factory=list)
+    selected_episodes: list[str] = field(default_factory=list)
     fuzz: list[dict[str, Any]] = field(default_factory=list)
     model: None = None  # no model was contacted
 
@@ -174,6 +176,7 @@ def import_samples(samples_path: Path, run_dir: Path) -> dict[str, Any]:
         records=records,
         generation=GenerationReport(len(samples), len(samples), 0, 0, time.perf_counter() - started),
         replayed_model=None if served is None else model_record(served),
+        selected_cases=list(records),
     )
     # The same steps as the plugin's session end (taskbench.plugin.RunReporter), then the answers for --replay.
     results = build_results(run)
