@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Property = Literal["valid", "metamorphic", "directed", "safety"]
-PROPERTIES: tuple[Property, ...] = ("valid", "metamorphic", "directed", "safety")
 
 
 @dataclass(frozen=True)
