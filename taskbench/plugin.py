@@ -221,7 +221,7 @@ class XdistController:
         if error:
             self.state.incomplete.append(f"worker {node.gateway.id} crashed: {error}")
         sent = (getattr(node, "workeroutput", None) or {}).get("taskbench_recorded", [])
-        lost = sorted(set(sent) - set(self.state.records))
+        lost = sorted(set(sent) - set(self.state.records) - set(self.state.episode_records))
         if lost:
             self.state.incomplete.append(f"worker {node.gateway.id}: {len(lost)} records never arrived: {lost[:5]}")
 

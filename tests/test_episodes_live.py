@@ -62,6 +62,7 @@ def test_xdist_and_serial_judge_episodes_alike(pytester: pytest.Pytester, demo_s
         k: v for k, v in episodes_of(parallel).items() if k not in strip
     }
     assert episodes_of(serial)["items"] == episodes_of(parallel)["items"]
+    assert parallel["complete"] is True, parallel["incomplete_reasons"]
 
 
 def test_samples_give_pass_hat_k_below_pass_at_1_and_a_second_run_is_all_cached(
