@@ -230,12 +230,12 @@ def test_errored_items_beyond_the_limit_are_an_infrastructure_failure(
 @pytest.mark.vllm
 def test_a_crashed_worker_makes_the_run_incomplete(pytester: pytest.Pytester, model_args: list[str]) -> None:
     run, _ = reference_run(pytester, model_args)
-    (pytester.path / "evals" / "conftest.py").write_text(
+    # In the folder's own conftest.py: copying evals/ again would overwrite one inside it.
+    pytester.makeconftest(
         "import os\n\n\n"
         "def pytest_runtest_call(item):\n"
         "    if item.name.endswith('[edge_cases-simple-0001]'):\n"
-        "        os._exit(1)\n",
-        encoding="utf-8",
+        "        os._exit(1)\n"
     )
     result, results = run_evals(pytester, "--replay", str(run), "--gate-only", "--gate-min-aggregate", "0.5", "-n", "2")
     assert result.ret == EXIT_INFRASTRUCTURE, output(result)[-3000:]
