@@ -20,7 +20,6 @@ failures are informational and the exit status is the gate's.
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -48,8 +47,8 @@ from taskbench.episode_summary import CONFIDENCE as EPISODE_CONFIDENCE
 from taskbench.errors import TaskbenchError
 from taskbench.plugin import EXIT_INFRASTRUCTURE
 from taskbench.report_markdown import markdown_text
-from taskbench.reports import GITHUB_STEP_SUMMARY
 from taskbench.run import RUN_STATE
+from taskbench.step_summary import append_to_step_summary
 
 EXIT_QUALITY = 6
 GATE_JSON = "gate.json"
@@ -663,10 +662,7 @@ class Gate:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         markdown = render_markdown(verdict)
         (run_dir / GATE_MD).write_text(markdown, encoding="utf-8")
-        step_summary = os.environ.get(GITHUB_STEP_SUMMARY)
-        if step_summary:
-            with open(step_summary, "a", encoding="utf-8") as handle:
-                handle.write(markdown + "\n")
+        append_to_step_summary(markdown)
         return path
 
     @pytest.hookimpl(trylast=True)

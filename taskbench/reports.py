@@ -6,7 +6,6 @@ give the same reports.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,7 @@ from taskbench.analysis import analyse
 from taskbench.report_html import REPORT_HTML, render_html
 from taskbench.report_markdown import SUMMARY_MD, render_markdown
 from taskbench.report_tables import write_tables
-
-GITHUB_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+from taskbench.step_summary import append_to_step_summary
 
 
 def prepare(results: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,8 +36,5 @@ def write_reports(run_dir: Path, results: Mapping[str, Any]) -> list[Path]:
     html_path = run_dir / REPORT_HTML
     html_path.write_text(render_html(prepared), encoding="utf-8")
     paths = [summary_path, html_path, *write_tables(run_dir, prepared["items"])]
-    step_summary = os.environ.get(GITHUB_STEP_SUMMARY)
-    if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as handle:
-            handle.write(markdown + "\n")
+    append_to_step_summary(markdown)
     return paths

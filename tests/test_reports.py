@@ -21,7 +21,8 @@ from taskbench.fuzz_summary import fuzz_section
 from taskbench.paths import SCHEMA_DIR
 from taskbench.report_markdown import markdown_text
 from taskbench.report_tables import ITEM_COLUMNS
-from taskbench.reports import GITHUB_STEP_SUMMARY, prepare, write_reports
+from taskbench.reports import prepare, write_reports
+from taskbench.step_summary import GITHUB_STEP_SUMMARY
 
 RESULTS_SCHEMA = json.loads((SCHEMA_DIR / "results.schema.json").read_text(encoding="utf-8"))
 REPORT_FILES = ("summary.md", "report.html", "items.csv", "items.parquet")
