@@ -9,11 +9,9 @@ Requests go through the same client, response cache and concurrency limit as the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +41,21 @@ def read_served(run_dir: Path) -> tuple[ServedModel | None, str]:
     return (None if served is None else ServedModel(**served)), record["identity"]
 
 
-@dataclass(frozen=True)
 class LiveModel:
     """Answers requests made up inside an item. `served` is None under --replay: answers then come from
-    the response cache only, and a request it lacks is a ReplayError."""
+    the response cache only, and a request it lacks is a ReplayError.
 
-    settings: Settings
-    served: ServedModel | None
-    identity: str
-    cache_path: Path | None
+    One event loop, one client (its connection pool) and one cache connection serve every call of the
+    session: shrinking makes hundreds of small calls, and opening them per call cost ~0.1 s each."""
+
+    def __init__(self, settings: Settings, served: ServedModel | None, identity: str, cache_path: Path | None) -> None:
+        self.settings = settings
+        self.served = served
+        self.identity = identity
+        self.cache_path = cache_path
+        self._runner: asyncio.Runner | None = None
+        self._client: ModelClient | None = None
+        self._cache: ResponseCache | None = None
 
     def request(self, user_input: str, reference_date: str, context: Mapping[str, Any] | None = None) -> Request:
         from taskbench.model import build_request_for
@@ -60,27 +64,27 @@ class LiveModel:
 
     def answer_many(self, requests: Sequence[Request]) -> list[Answer]:
         """One answer per request, in order, all in flight at once; ModelError if any request failed."""
-        return asyncio.run(self._answer_many(requests))
+        if self._runner is None:
+            from taskbench.model import client_settings
+
+            self._runner = asyncio.Runner()
+            self._cache = None if self.cache_path is None else ResponseCache(self.cache_path)
+            self._client = None if self.served is None else ModelClient(self.served, client_settings(self.settings))
+        return self._runner.run(self._answer_many(requests))
 
     def answer(self, request: Request) -> Answer:
         return self.answer_many([request])[0]
 
     async def _answer_many(self, requests: Sequence[Request]) -> list[Answer]:
-        from taskbench.model import client_settings
-
         keyed = {str(index): request for index, request in enumerate(requests)}
-        cache = None if self.cache_path is None else ResponseCache(self.cache_path)
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                client = None
-                if self.served is not None:
-                    client = await stack.enter_async_context(ModelClient(self.served, client_settings(self.settings)))
-                outcomes, _ = await generate(
-                    keyed, client, cache, self.identity, self.settings.concurrency, refresh=self.settings.refresh_cache
-                )
-        finally:
-            if cache is not None:
-                cache.close()
+        outcomes, _ = await generate(
+            keyed,
+            self._client,
+            self._cache,
+            self.identity,
+            self.settings.concurrency,
+            refresh=self.settings.refresh_cache,
+        )
         answers = []
         for key in keyed:
             outcome = outcomes.get(key)
@@ -90,3 +94,13 @@ class LiveModel:
                 raise ModelError(f"the model could not answer: {outcome}")
             answers.append(outcome)
         return answers
+
+    def close(self) -> None:
+        if self._runner is None:
+            return
+        if self._client is not None:
+            self._runner.run(self._client.aclose())
+        self._runner.close()
+        if self._cache is not None:
+            self._cache.close()
+        self._runner = self._client = self._cache = None

@@ -218,5 +218,7 @@ class RunState:
         ]
 
     def close(self) -> None:
+        if self._live is not None:
+            self._live.close()
         if self.model is not None:
             self.model.close()
