@@ -1,8 +1,11 @@
-"""The pytest plugin (registered through the `pytest11` entry point): options, one item per case,
-answers generated ahead of the items, scores collected by capability x level, reports at session end.
+"""The pytest plugin (registered through the `pytest11` entry point): options, one item per case and per
+episode, answers generated ahead of the items (episodes in rounds, one turn each), scores collected by
+capability x level, reports at session end; the `task_model` fixture for items that make up their requests
+as they run (fuzzing).
 
-Controller and worker split (pytest-xdist): only the controller (or a serial run) talks to the model
-and writes reports; workers read the run's answers and send their records back on the test reports.
+Controller and worker split (pytest-xdist): only the controller (or a serial run) opens the model, generates
+and writes reports; workers read the run's answers (answers.jsonl) and the served model (served.json) from
+the run folder and send their records back on the test reports.
 """
 
 from __future__ import annotations
