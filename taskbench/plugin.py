@@ -328,6 +328,8 @@ class RunReporter:
 
     def __init__(self, state: RunState) -> None:
         self.state = state
+        # Registered by pytest's own pytest_configure, which runs before taskbench's (trylast).
+        self.terminal = state.config.pluginmanager.get_plugin("terminalreporter")
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -366,8 +368,7 @@ class RunReporter:
         # The terminal reporter keeps every passed setup/teardown report and, for each failure, scans them
         # all for its teardown output: O(failures x items), most of a 10k-item replay. An item's setup or
         # teardown with no output has nothing to show there, so its report is not kept (it was just added).
-        terminal = self.state.config.pluginmanager.get_plugin("terminalreporter")
-        kept = terminal.stats.get("") if terminal is not None else None
+        kept = self.terminal.stats.get("") if self.terminal is not None else None
         if kept and kept[-1] is report:
             kept.pop()
 
