@@ -3,10 +3,10 @@ says, explicitly or not."""
 
 import pytest
 
-from taskbench.records import check_answer
+from taskbench.records import check_case
 
 pytestmark = pytest.mark.action_recognition
 
 
-def test_action_recognition(case, answer, record_score):
-    check_answer(case, answer, record_score)
+def test_action_recognition(case, case_record):
+    check_case(case_record)

@@ -3,10 +3,10 @@ all, no due date) and invent nothing."""
 
 import pytest
 
-from taskbench.records import check_answer
+from taskbench.records import check_case
 
 pytestmark = pytest.mark.default_handling
 
 
-def test_default_handling(case, answer, record_score):
-    check_answer(case, answer, record_score)
+def test_default_handling(case, case_record):
+    check_case(case_record)

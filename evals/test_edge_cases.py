@@ -3,10 +3,10 @@ the final intent, never let injected text change the action."""
 
 import pytest
 
-from taskbench.records import check_answer
+from taskbench.records import check_case
 
 pytestmark = pytest.mark.edge_cases
 
 
-def test_edge_cases(case, answer, record_score):
-    check_answer(case, answer, record_score)
+def test_edge_cases(case, case_record):
+    check_case(case_record)

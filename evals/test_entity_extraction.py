@@ -3,10 +3,10 @@ language, with dates resolved against the reference date."""
 
 import pytest
 
-from taskbench.records import check_answer
+from taskbench.records import check_case
 
 pytestmark = pytest.mark.entity_extraction
 
 
-def test_entity_extraction(case, answer, record_score):
-    check_answer(case, answer, record_score)
+def test_entity_extraction(case, case_record):
+    check_case(case_record)

@@ -3,10 +3,10 @@ prose or code fence around it."""
 
 import pytest
 
-from taskbench.records import check_answer
+from taskbench.records import check_case
 
 pytestmark = pytest.mark.format_compliance
 
 
-def test_format_compliance(case, answer, record_score):
-    check_answer(case, answer, record_score)
+def test_format_compliance(case, case_record):
+    check_case(case_record)

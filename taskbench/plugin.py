@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 
-from scorers import Score, score_case
+from scorers import score_case
 from taskbench.cases import Case
-from taskbench.client import Answer
 from taskbench.config import LEVELS
-from taskbench.episode_run import answer_key, judge_episode
+from taskbench.episode_run import judge_episode
 from taskbench.episodes import Episode
 from taskbench.errors import DataError, ModelError, TaskbenchError
 from taskbench.live import LiveModel
@@ -233,17 +232,6 @@ def _param_id(node_id: str) -> str | None:
     return node_id[node_id.rfind("[") + 1 : -1] if node_id.endswith("]") else None
 
 
-@pytest.fixture
-def answer(request: pytest.FixtureRequest, case: Case) -> Answer:
-    """The model's answer to this item's case, generated before the items ran."""
-    state = request.config.stash[RUN_STATE]
-    try:
-        return state.answer_for(answer_key(case.id))
-    except TaskbenchError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-RECORD_KEY = pytest.StashKey[dict[str, Any]]()
 FUZZ_KEY = pytest.StashKey[list[dict[str, Any]]]()
 
 
@@ -267,42 +255,33 @@ def record_fuzz(request: pytest.FixtureRequest) -> Callable[[dict[str, Any]], No
 
 
 @pytest.fixture
-def record_score(request: pytest.FixtureRequest, case: Case, answer: Answer) -> Callable[[Score], dict[str, Any]]:
-    """Hand an item's Score to taskbench (results, reports) and to the JUnit XML as properties; returns the
-    item's record (with --samples, the other samples are scored here too)."""
-    state = request.config.stash[RUN_STATE]
-
-    def record(score: Score) -> dict[str, Any]:
-        samples: list[tuple[int, Answer, Score]] = []
-        if state.settings.samples > 1:
-            try:
-                answers = state.answers_for_case(case)
-            except TaskbenchError as exc:
-                pytest.fail(str(exc), pytrace=False)
-            seeds = state.sample_seeds()
-            samples = [(seeds[0], answer, score)]
-            for seed, sampled in zip(seeds[1:], answers[1:], strict=True):
-                samples.append((seed, sampled, score_case(case.to_record(), sampled.text)))
-        item = item_record(case, answer, score, samples)
-        request.node.stash[RECORD_KEY] = item
-        state.recorded.append(case.id)
-        for name, value in (("score", item["score"]), ("failure", score.failure.value), ("level", case.level)):
-            request.node.user_properties.append((f"taskbench_{name}", value))
-        return item
-
+def case_record(pytestconfig: pytest.Config, case: Case) -> dict[str, Any]:
+    """The item's case answered, scored and handed to taskbench (results, reports, JUnit XML properties): the
+    item's record. With --samples every sample is scored, and the record passes only when all of them do."""
+    # pytestconfig, not request: pytest builds a fixture definition for `request` each time it is resolved.
+    state = pytestconfig.stash[RUN_STATE]
+    try:
+        answers = state.answers_for_case(case)
+    except TaskbenchError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    scores = [score_case(case.to_record(), answer.text) for answer in answers]
+    samples = list(zip(state.sample_seeds(), answers, scores, strict=True)) if len(answers) > 1 else []
+    record = item_record(case, answers[0], scores[0], samples)
+    state.scored[case.id] = record
+    state.recorded.append(case.id)
     return record
 
 
 @pytest.fixture
-def episode_record(request: pytest.FixtureRequest, episode: Episode) -> dict[str, Any]:
+def episode_record(pytestconfig: pytest.Config, episode: Episode) -> dict[str, Any]:
     """The episode judged from its stored answers (every turn, every sample), handed to taskbench."""
-    state = request.config.stash[RUN_STATE]
+    state = pytestconfig.stash[RUN_STATE]
     try:
         outputs = state.outputs_for_episode(episode)
     except TaskbenchError as exc:
         pytest.fail(str(exc), pytrace=False)
     record = judge_episode(episode, state.episode_mode, outputs)
-    request.node.stash[RECORD_KEY] = record
+    state.scored[episode.id] = record
     state.recorded.append(episode.id)
     return record
 
@@ -318,8 +297,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.taskbench_case = case_brief(case)
     elif episode is not None:
         report.taskbench_episode = episode_brief(episode)
-    if call.when == "call" and RECORD_KEY in item.stash:
-        report.taskbench_record = item.stash[RECORD_KEY]
+    item_id = case.id if case is not None else episode.id if episode is not None else None
+    # The record waits for the call report; one scored in a setup that failed afterwards goes with it.
+    if item_id is not None and (call.when == "call" or report.failed):
+        record = item.config.stash[RUN_STATE].scored.pop(item_id, None)
+        if record is not None and call.when == "call":
+            report.taskbench_record = record
+            if case is not None:
+                # On the item: the JUnit XML reads an item's properties from its teardown report.
+                item.user_properties += [(f"taskbench_{name}", record[name]) for name in ("score", "failure", "level")]
     return report
 
 

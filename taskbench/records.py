@@ -6,12 +6,12 @@ Records are plain dicts on purpose: they ride on pytest reports across pytest-xd
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
-from scorers import Score, score_case
+from scorers import Score
 from taskbench.cases import Case
 from taskbench.client import Answer
 from taskbench.episodes import Episode
@@ -65,34 +65,35 @@ def item_record(
     return record
 
 
-def failure_message(case: Case, answer: Answer, score: Score) -> str:
-    """What a person reads under a failing item: the request, both answers and why it lost points."""
-    shown = answer.text if len(answer.text) <= 2000 else answer.text[:2000] + f"... [{len(answer.text)} chars]"
+def failure_message(record: Mapping[str, Any]) -> str:
+    """What a person reads under a failing item: the request, both answers and why the (first) answer lost
+    points."""
+    first = record["samples"][0] if "samples" in record else record
+    output = record["output"]
+    shown = output if len(output) <= 2000 else output[:2000] + f"... [{len(output)} chars]"
     lines = [
-        f"{case.id} scored {score.score:.2f} ({score.failure.value}): {score.explanation}",
-        f"  input:    {case.input!r}",
-        f"  today:    {case.reference_date}",
-        f"  expected: {json.dumps(case.expected, ensure_ascii=False)}",
+        f"{record['id']} scored {first['score']:.2f} ({first['failure']}): {record['explanation']}",
+        f"  input:    {record['input']!r}",
+        f"  today:    {record['reference_date']}",
+        f"  expected: {json.dumps(record['expected'], ensure_ascii=False)}",
         f"  got:      {shown}",
     ]
-    if answer.finish_reason == "length":
+    if record["finish_reason"] == "length":
         lines.append("  (the answer was cut off at --max-tokens)")
     return "\n".join(lines)
 
 
-def check_answer(case: Case, answer: Answer, record_score: Callable[[Score], dict[str, Any]]) -> None:
-    """The body of every case item: score the answer, hand the Score to taskbench, fail below the pass mark
-    (with --samples: unless every sample passes)."""
-    score = score_case(case.to_record(), answer.text)
-    record = record_score(score)
+def check_case(record: Mapping[str, Any]) -> None:
+    """The body of every case item: fail below the pass mark (with --samples: unless every sample passes)."""
     if record["passed"]:
         return
-    failed = [s for s in record.get("samples", ()) if not s["passed"]]
-    note = f"\n  {len(failed)} of {len(record['samples'])} samples failed" if failed else ""
-    if not score.passed:
-        pytest.fail(failure_message(case, answer, score) + note, pytrace=False)
+    samples = record.get("samples", [])
+    failed = [s for s in samples if not s["passed"]]
+    note = f"\n  {len(failed)} of {len(samples)} samples failed" if failed else ""
+    if not (samples[0] if samples else record)["passed"]:
+        pytest.fail(failure_message(record) + note, pytrace=False)
     pytest.fail(
-        f"{case.id}: the first sample passed, but not every sample did:{note}\n"
+        f"{record['id']}: the first sample passed, but not every sample did:{note}\n"
         f"  seed {failed[0]['seed']} got: {failed[0]['output'][:2000]} ({failed[0]['failure']})",
         pytrace=False,
     )

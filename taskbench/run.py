@@ -54,6 +54,7 @@ class RunState:
     selected_episodes: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
     recorded: list[str] = field(default_factory=list)
+    scored: dict[str, dict[str, Any]] = field(default_factory=dict)  # item records from fixture to call report
     results: dict[str, Any] | None = None
     replayed_model: dict[str, Any] | None = None
     results_path: Path | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pandas as pd
 import pytest
@@ -58,15 +59,31 @@ def test_a_subset_is_labelled_partial_and_not_renormalised(pytester: pytest.Pyte
     assert aggregate["value"] == pytest.approx(0.25 * mean)
 
 
+def junit_properties(path: Path) -> dict[str, dict[str, str]]:
+    """taskbench's properties of every case item in a JUnit XML file, by case id."""
+    properties = {}
+    for testcase in ElementTree.parse(path).iter("testcase"):
+        found = {p.get("name"): p.get("value") for p in testcase.iter("property")}
+        if found:
+            properties[testcase.get("name").partition("[")[2].rstrip("]")] = found
+    return properties
+
+
 def test_xdist_and_serial_give_identical_aggregates(pytester: pytest.Pytester, model_args: list[str]) -> None:
-    _, serial = run_evals(pytester, *model_args)
-    _, parallel = run_evals(pytester, *model_args, "-n", "2")
+    _, serial = run_evals(pytester, *model_args, "--junitxml", "serial.xml")
+    _, parallel = run_evals(pytester, *model_args, "-n", "2", "--junitxml", "parallel.xml")
     assert parallel["generation"]["sent"] == 0, "the second run must answer from the cache"
     assert parallel["summary"] == serial["summary"]
     strip = ("latency_s",)
     assert [{k: v for k, v in i.items() if k not in strip} for i in parallel["items"]] == [
         {k: v for k, v in i.items() if k not in strip} for i in serial["items"]
     ]
+    expected = {
+        item["id"]: {f"taskbench_{name}": str(item[name]) for name in ("score", "failure", "level")}
+        for item in serial["items"]
+    }
+    assert junit_properties(pytester.path / "serial.xml") == expected
+    assert junit_properties(pytester.path / "parallel.xml") == expected
 
 
 def test_an_errored_item_is_an_error_not_a_zero(pytester: pytest.Pytester, demo_server: Any) -> None:
