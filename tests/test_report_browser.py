@@ -119,7 +119,8 @@ def dom(run: tuple[dict, Path], tmp_path_factory: pytest.TempPathFactory) -> Dom
 
 def test_plots_and_tables_render(run: tuple[dict, Path], dom: Dom) -> None:
     results, _ = run
-    plots = [attrs for attrs in dom.with_tag("img") if (attrs.get("src") or "").startswith("data:image/png;base64,")]
+    svg = "data:image/svg+xml;base64,"
+    plots = [attrs for attrs in dom.with_tag("img") if (attrs.get("src") or "").startswith(svg)]
     assert {attrs["id"] for attrs in plots} == {"heatmap", "confusion", "levels-plot"}
     capability_rows = dom.rows_by_table["capability-table"]
     assert len(capability_rows) == 1 + len(results["summary"]["capabilities"])

@@ -13,6 +13,8 @@ import jsonschema
 import markupsafe
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from synthetic_results import XSS_PAYLOADS, synthetic_results
 
 from taskbench.config import LEVELS
@@ -20,7 +22,7 @@ from taskbench.episode_summary import failed_episodes
 from taskbench.fuzz_summary import fuzz_section
 from taskbench.paths import SCHEMA_DIR
 from taskbench.report_markdown import markdown_text
-from taskbench.report_tables import ITEM_COLUMNS
+from taskbench.report_tables import ITEM_COLUMNS, write_tables
 from taskbench.reports import prepare, write_reports
 from taskbench.step_summary import GITHUB_STEP_SUMMARY
 
@@ -250,7 +252,7 @@ def test_no_payload_appears_unescaped_in_report_html(which: str, request: pytest
 def test_report_html_is_self_contained_and_only_its_own_script_may_run(run_dir: Path) -> None:
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page), "nothing is fetched"
-    assert page.count('src="data:image/png;base64,') == 3
+    assert page.count('src="data:image/svg+xml;base64,') == 3
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)[1]
     policy = html.unescape(policy)
     assert "default-src 'none'" in policy
@@ -303,3 +305,21 @@ def test_github_step_summary_is_appended(results: dict, tmp_path: Path, monkeypa
     monkeypatch.delenv(GITHUB_STEP_SUMMARY)
     write_reports(tmp_path / "again", results)
     assert step_summary.read_text(encoding="utf-8") == "# earlier step\n" + written + "\n"
+
+
+json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False) | st.text()
+json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from([*ITEM_COLUMNS[:4], "score", "details", "extra"]), json_values)))
+def test_tables_take_any_json_items_one_row_each(tmp_path_factory: pytest.TempPathFactory, items: list) -> None:
+    folder = tmp_path_factory.mktemp("tables")
+    write_tables(folder, items)
+    csv_rows = pd.read_csv(folder / "items.csv", keep_default_na=False) if items else []
+    parquet = pd.read_parquet(folder / "items.parquet")
+    assert len(csv_rows) == len(parquet) == len(items)
+    for column in parquet.columns:
+        values = [item.get(column) for item in items]
+        if all(isinstance(v, str) for v in values):
+            assert parquet[column].tolist() == values, "a text column keeps its text as it is"
