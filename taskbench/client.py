@@ -20,12 +20,13 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from taskbench.errors import ModelError, RequestError, TaskbenchError
+
+if TYPE_CHECKING:
+    import aiohttp
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
@@ -166,6 +167,8 @@ def normalise_url(url: str) -> str:
 async def resolve_model(urls: Sequence[str], model: str | None, settings: ClientSettings) -> ServedModel:
     """Ask every replica which models it serves (GET /v1/models, and /version) and pick `model`, or the
     only one listed when `model` is None. Unreachable replicas fail within seconds with a ModelError."""
+    import aiohttp  # here, not at the top: a run that sends nothing (a replay) does not pay its import
+
     bases = tuple(dict.fromkeys(normalise_url(url) for url in urls))
     if not bases:
         raise ModelError("no model server URL given")
@@ -209,6 +212,8 @@ class _Listing:
 
 
 async def _list_models(session: aiohttp.ClientSession, base: str, settings: ClientSettings) -> _Listing:
+    import aiohttp
+
     url = base + MODELS_PATH
     try:
         async with session.get(url) as response:
@@ -236,6 +241,8 @@ async def _list_models(session: aiohttp.ClientSession, base: str, settings: Clie
 
 
 async def _vllm_version(session: aiohttp.ClientSession, base: str) -> str | None:
+    import aiohttp
+
     # Only vLLM has /version; other OpenAI-compatible servers simply get no version in the identity.
     try:
         async with session.get(base + VERSION_PATH) as response:
@@ -280,7 +287,6 @@ class ModelClient:
         self.settings = settings
         self._outstanding = dict.fromkeys(served.urls, 0)
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._timeout = aiohttp.ClientTimeout(total=settings.request_timeout_s, connect=settings.connect_timeout_s)
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -298,13 +304,16 @@ class ModelClient:
             await session.close()
 
     def _open(self) -> aiohttp.ClientSession:
+        import aiohttp  # see resolve_model
+
         if self._closed:
             raise ModelError(f"the client for {self.served.name!r} is closed")
         if self._session is None:
+            settings = self.settings
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.settings.concurrency),
-                headers={**self.settings.headers(), "Content-Type": "application/json"},
-                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=settings.concurrency),
+                headers={**settings.headers(), "Content-Type": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=settings.request_timeout_s, connect=settings.connect_timeout_s),
             )
         return self._session
 
@@ -330,6 +339,8 @@ class ModelClient:
         raise RequestError(message, unreachable=outcome.unreachable)
 
     async def _attempt(self, session: aiohttp.ClientSession, body: bytes) -> tuple[str, Answer | _Failure]:
+        import aiohttp
+
         async with self._slots:
             # Chosen once a slot is free, so the counts reflect what is really in flight.
             base = min(self._outstanding, key=self._outstanding.__getitem__)

@@ -11,6 +11,7 @@ the run folder and send their records back on the test reports.
 from __future__ import annotations
 
 import atexit
+import functools
 import gc
 import sys
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from scorers import score_case
+from taskbench.analysis import analyse
 from taskbench.cases import Case
 from taskbench.config import LEVELS
 from taskbench.episode_run import judge_episode
@@ -28,6 +30,7 @@ from taskbench.errors import DataError, ModelError, TaskbenchError
 from taskbench.live import LiveModel
 from taskbench.options import add_options
 from taskbench.records import case_brief, episode_brief, item_record
+from taskbench.report_writer import ReportWriter
 from taskbench.results import build_results, write_results
 from taskbench.run import RUN_STATE, RunState
 from taskbench.terminal import write_summary
@@ -61,6 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{level}: taskbench difficulty level")
     config.addinivalue_line("markers", "episodes: taskbench multi-turn episodes, judged by the task list they leave")
     if not state.is_worker:
+        state.report_writer = ReportWriter(functools.partial(_say, config))
         config.pluginmanager.register(RunReporter(state), "taskbench-reporter")
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(XdistController(state), "taskbench-xdist-controller")
@@ -144,9 +148,16 @@ def _terminal(config: pytest.Config) -> Iterator[Callable[[str], None]]:
         yield lambda line: print(line, file=sys.stderr, flush=True)
 
 
+def _say(config: pytest.Config, line: str) -> None:
+    with _terminal(config) as say:
+        say(line)
+
+
 def _generate(state: RunState, cases: list[Case], episodes: list[Episode]) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    if state.report_writer is not None:
+        state.report_writer.start()
     with _terminal(state.config) as say:
         columns = (
             TextColumn("generating"),
@@ -360,16 +371,14 @@ class RunReporter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.state.records or self.state.errors or self.state.generation is not None:
-            # Imported here: analysis and reports pull in pandas and matplotlib, which no worker needs.
-            from taskbench.analysis import analyse
-            from taskbench.reports import write_reports
-
+        writer = self.state.report_writer
+        if writer is not None and (self.state.records or self.state.errors or self.state.generation is not None):
             results = build_results(self.state)
             results["analysis"] = analyse(results)
             self.state.results = results
+            writer.submit(self.state.run_dir, results)
             self.state.results_path = write_results(self.state.run_dir, results)
-            write_reports(self.state.run_dir, results)
+            writer.wait()
             session.config.hook.pytest_taskbench_results(session=session, results=results, run_dir=self.state.run_dir)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

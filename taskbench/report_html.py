@@ -9,6 +9,7 @@ a payload that slipped through escaping could not run.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -34,8 +35,10 @@ OUTPUT_LIMIT = 600
 FIGURE_DPI = 100
 
 
+@functools.cache
 def template_environment() -> jinja2.Environment:
-    """The environment every taskbench page is rendered in: autoescaping on, undefined names an error."""
+    """The environment every taskbench page is rendered in: autoescaping on, undefined names an error. One
+    per process, so each template is compiled once."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("taskbench", "templates"),
         autoescape=True,
@@ -202,6 +205,20 @@ def level_plot_svg(summary: Mapping[str, Any], by_level: Mapping[str, Any]) -> s
 def _label_axes(axes: Any, columns: Sequence[str], rows: Sequence[str]) -> None:
     axes.set_xticks(range(len(columns)), columns, rotation=20, ha="right")
     axes.set_yticks(range(len(rows)), rows)
+
+
+def warm_up() -> None:
+    """Compile the page template and draw a small figure of every kind the report has, so that the report
+    process (taskbench.report_writer) pays matplotlib's first-draw costs (~0.15 s) before the run ends."""
+    template_environment().get_template("report.html.j2")
+    figure = Figure(figsize=(2, 1), dpi=FIGURE_DPI, layout="constrained")
+    axes = figure.add_subplot()
+    figure.colorbar(axes.imshow([[0.0, 1.0]], cmap="RdYlGn", vmin=0.0, vmax=1.0), ax=axes, label="warm-up")
+    axes.text(0, 0, "0%", ha="center", va="center", fontsize=9)
+    axes.errorbar([0], [0.5], yerr=[[0.1], [0.1]], capsize=6, marker="o", label="warm-up")
+    axes.legend(loc="lower left", fontsize=8)
+    _label_axes(axes, ["a", "b"], ["c"])
+    _data_uri(figure)
 
 
 def _data_uri(figure: Figure) -> str:

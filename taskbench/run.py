@@ -28,6 +28,7 @@ from taskbench.model import ANSWERS_FILE, ModelSession, build_request, build_req
 from taskbench.options import Settings, resolve_settings
 from taskbench.paths import cache_home
 from taskbench.replay import load_replay
+from taskbench.report_writer import ReportWriter
 
 RUN_STATE = pytest.StashKey["RunState"]()
 
@@ -59,6 +60,7 @@ class RunState:
     replayed_model: dict[str, Any] | None = None
     results_path: Path | None = None
     fuzz: list[dict[str, Any]] = field(default_factory=list)
+    report_writer: ReportWriter | None = None  # on the controller (or in a serial run) only
     _live: LiveModel | None = None
 
     @classmethod
@@ -219,6 +221,8 @@ class RunState:
         ]
 
     def close(self) -> None:
+        if self.report_writer is not None:
+            self.report_writer.close()
         if self._live is not None:
             self._live.close()
         if self.model is not None:
