@@ -105,13 +105,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         cases = state.cases_for(capability)
     except DataError as exc:
         raise pytest.UsageError(f"taskbench: {exc}") from None
-    metafunc.parametrize(
-        "case",
-        [
-            pytest.param(c, id=c.id, marks=[getattr(pytest.mark, c.capability), getattr(pytest.mark, c.level)])
-            for c in cases
-        ],
-    )
+    # The test carries its capability's mark already; each case adds its level's.
+    level_marks = {level: getattr(pytest.mark, level) for level in LEVELS}
+    metafunc.parametrize("case", [pytest.param(c, id=c.id, marks=level_marks[c.level]) for c in cases])
 
 
 def _parametrize_episodes(metafunc: pytest.Metafunc) -> None:
