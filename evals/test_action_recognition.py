@@ -8,5 +8,5 @@ from taskbench.records import check_case
 pytestmark = pytest.mark.action_recognition
 
 
-def test_action_recognition(case, case_record):
-    check_case(case_record)
+def test_action_recognition(case, judge):
+    check_case(judge(case))

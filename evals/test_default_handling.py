@@ -8,5 +8,5 @@ from taskbench.records import check_case
 pytestmark = pytest.mark.default_handling
 
 
-def test_default_handling(case, case_record):
-    check_case(case_record)
+def test_default_handling(case, judge):
+    check_case(judge(case))

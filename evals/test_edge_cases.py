@@ -8,5 +8,5 @@ from taskbench.records import check_case
 pytestmark = pytest.mark.edge_cases
 
 
-def test_edge_cases(case, case_record):
-    check_case(case_record)
+def test_edge_cases(case, judge):
+    check_case(judge(case))

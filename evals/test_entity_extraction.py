@@ -8,5 +8,5 @@ from taskbench.records import check_case
 pytestmark = pytest.mark.entity_extraction
 
 
-def test_entity_extraction(case, case_record):
-    check_case(case_record)
+def test_entity_extraction(case, judge):
+    check_case(judge(case))

@@ -4,5 +4,5 @@ applies each answer); `--teacher-forcing` measures each turn in isolation."""
 from taskbench.records import check_episode
 
 
-def test_episodes(episode, episode_record):
-    check_episode(episode_record)
+def test_episodes(episode, judge):
+    check_episode(judge(episode))

@@ -8,5 +8,5 @@ from taskbench.records import check_case
 pytestmark = pytest.mark.format_compliance
 
 
-def test_format_compliance(case, case_record):
-    check_case(case_record)
+def test_format_compliance(case, judge):
+    check_case(judge(case))

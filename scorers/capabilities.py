@@ -83,23 +83,23 @@ def score_case(case: Mapping[str, Any], output: str | None) -> Score:
 def read_case(case: Any) -> Expectation | Score:
     """The case's expectation, or the INVALID_CASE score that says why it has none."""
     if not isinstance(case, Mapping):
-        return _invalid_case("the case", f"is a {type(case).__name__}, not a mapping")
-    case_id = case.get("id")
-    name = f"case {show(case_id)}" if isinstance(case_id, str) else "the case (no id)"
+        return Score(0.0, Failure.INVALID_CASE, f"the case is a {type(case).__name__}, not a mapping")
     capability = case.get("capability")
     if not (isinstance(capability, str) and capability in CAPABILITY_SCORERS):
         known = ", ".join(CAPABILITY_SCORERS)
-        return _invalid_case(name, f"has capability {show(capability)}, which no scorer handles (known: {known})")
+        return _invalid_case(case, f"has capability {show(capability)}, which no scorer handles (known: {known})")
     expected = case.get("expected")
     if not (isinstance(expected, Mapping) and isinstance(expected.get("action"), str)):
-        return _invalid_case(name, "has no expected answer with a string action")
+        return _invalid_case(case, "has no expected answer with a string action")
     accept = case.get("accept") or {}
     if not (isinstance(accept, Mapping) and all(isinstance(v, list | tuple) for v in accept.values())):
-        return _invalid_case(name, "has an accept that is not a mapping of field names to lists")
+        return _invalid_case(case, "has an accept that is not a mapping of field names to lists")
     return Expectation(capability, expected, accept)
 
 
-def _invalid_case(name: str, problem: str) -> Score:
+def _invalid_case(case: Mapping[str, Any], problem: str) -> Score:
+    case_id = case.get("id")
+    name = f"case {show(case_id)}" if isinstance(case_id, str) else "the case (no id)"
     return Score(0.0, Failure.INVALID_CASE, f"{name} {problem}")
 
 

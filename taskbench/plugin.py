@@ -1,7 +1,7 @@
 """The pytest plugin (registered through the `pytest11` entry point): options, one item per case and per
-episode, answers generated ahead of the items (episodes in rounds, one turn each), scores collected by
-capability x level, reports at session end; the `task_model` fixture for items that make up their requests
-as they run (fuzzing).
+episode, answers generated ahead of the items (episodes in rounds, one turn each), the `judge` fixture that
+scores an item's answers, scores collected by capability x level, reports at session end; the `task_model`
+fixture for items that make up their requests as they run (fuzzing).
 
 Controller and worker split (pytest-xdist): only the controller (or a serial run) opens the model, generates
 and writes reports; workers read the run's answers (answers.jsonl) and the served model (served.json) from
@@ -261,36 +261,49 @@ def record_fuzz(request: pytest.FixtureRequest) -> Callable[[dict[str, Any]], No
     return record
 
 
-@pytest.fixture
-def case_record(pytestconfig: pytest.Config, case: Case) -> dict[str, Any]:
-    """The item's case answered, scored and handed to taskbench (results, reports, JUnit XML properties): the
-    item's record. With --samples every sample is scored, and the record passes only when all of them do."""
-    # pytestconfig, not request: pytest builds a fixture definition for `request` each time it is resolved.
+@pytest.fixture(scope="session")
+def judge(pytestconfig: pytest.Config) -> Callable[[Case | Episode], dict[str, Any]]:
+    """`judge(case)` or `judge(episode)`: the item's record, from the run's stored answers (every sample,
+    every turn) scored by the capability scorers, handed to taskbench (results, reports, JUnit XML). With
+    --samples an item passes only when every sample does. Session-scoped: pytest sets up a function-scoped
+    fixture for each item (~0.1 ms, a sixth of a 10,000-case replay); this one costs an item nothing."""
     state = pytestconfig.stash[RUN_STATE]
-    try:
-        answers = state.answers_for_case(case)
-    except TaskbenchError as exc:
-        pytest.fail(str(exc), pytrace=False)
+
+    def judged(item: Case | Episode) -> dict[str, Any]:
+        try:
+            record = _case_record(state, item) if isinstance(item, Case) else _episode_record(state, item)
+        except TaskbenchError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        state.scored[item.id] = record
+        state.recorded.append(item.id)
+        return record
+
+    return judged
+
+
+def _case_record(state: RunState, case: Case) -> dict[str, Any]:
+    answers = state.answers_for_case(case)
     scores = [score_case(case.to_record(), answer.text) for answer in answers]
     samples = list(zip(state.sample_seeds(), answers, scores, strict=True)) if len(answers) > 1 else []
-    record = item_record(case, answers[0], scores[0], samples)
-    state.scored[case.id] = record
-    state.recorded.append(case.id)
-    return record
+    return item_record(case, answers[0], scores[0], samples)
 
 
-@pytest.fixture
-def episode_record(pytestconfig: pytest.Config, episode: Episode) -> dict[str, Any]:
-    """The episode judged from its stored answers (every turn, every sample), handed to taskbench."""
-    state = pytestconfig.stash[RUN_STATE]
+def _episode_record(state: RunState, episode: Episode) -> dict[str, Any]:
+    return judge_episode(episode, state.episode_mode, state.outputs_for_episode(episode))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # An item whose answers are missing (the model failed on it) is an error in setup, as a broken fixture
+    # would be, not a failure of the model's answer.
+    case, episode = _item_case(item), _item_episode(item)
+    if case is None and episode is None:
+        return
+    state = item.config.stash[RUN_STATE]
     try:
-        outputs = state.outputs_for_episode(episode)
+        state.answers_for_case(case) if case is not None else state.outputs_for_episode(episode)
     except TaskbenchError as exc:
         pytest.fail(str(exc), pytrace=False)
-    record = judge_episode(episode, state.episode_mode, outputs)
-    state.scored[episode.id] = record
-    state.recorded.append(episode.id)
-    return record
 
 
 @pytest.hookimpl(wrapper=True)
