@@ -152,8 +152,6 @@ def _say(config: pytest.Config, line: str) -> None:
 def _generate(state: RunState, cases: list[Case], episodes: list[Episode]) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    if state.report_writer is not None:
-        state.report_writer.start()
     with _terminal(state.config) as say:
         columns = (
             TextColumn("generating"),
@@ -180,6 +178,9 @@ def _generate(state: RunState, cases: list[Case], episodes: list[Episode]) -> No
                 f"taskbench: {report.requested} answers: {report.from_cache} from cache, {report.sent} sent, "
                 f"{report.failed} failed, {report.seconds:.1f} s"
             )
+    # After generation, not before: its imports would take a core from the model server (here, on CPU).
+    if state.report_writer is not None:
+        state.report_writer.start()
 
 
 def _uses_live_model(items: list[pytest.Item]) -> bool:

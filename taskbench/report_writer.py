@@ -1,5 +1,5 @@
 """The reports of a run (summary.md, report.html, items.csv, items.parquet) are written by a process of their
-own, started when the run's answers are generated: importing matplotlib, pandas and pyarrow (~0.6 s) then
+own, started once the run's answers are generated: importing matplotlib, pandas and pyarrow (~0.6 s) then
 happens while the items run, on another core, and the rendering overlaps results.json being written instead
 of following it. On a 10,000-item replay the run's finish drops from 1.4 s to ~0.8 s (benchmarks/ceiling.py).
 
