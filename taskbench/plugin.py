@@ -271,6 +271,8 @@ def judge(pytestconfig: pytest.Config) -> Callable[[Case | Episode], dict[str, A
     state = pytestconfig.stash[RUN_STATE]
 
     def judged(item: Case | Episode) -> dict[str, Any]:
+        if not isinstance(item, Case | Episode):
+            pytest.fail(f"judge() takes the item's case or episode, not {type(item).__name__}", pytrace=False)
         try:
             record = _case_record(state, item) if isinstance(item, Case) else _episode_record(state, item)
         except TaskbenchError as exc:
@@ -319,14 +321,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     elif episode is not None:
         report.taskbench_episode = episode_brief(episode)
     item_id = case.id if case is not None else episode.id if episode is not None else None
-    # The record waits for the call report; one scored in a setup that failed afterwards goes with it.
-    if item_id is not None and (call.when == "call" or report.failed):
-        record = item.config.stash[RUN_STATE].scored.pop(item_id, None)
-        if record is not None and call.when == "call":
-            report.taskbench_record = record
-            if case is not None:
-                # On the item: the JUnit XML reads an item's properties from its teardown report.
-                item.user_properties += [(f"taskbench_{name}", record[name]) for name in ("score", "failure", "level")]
+    record = item.config.stash[RUN_STATE].scored.pop(item_id, None) if item_id and call.when == "call" else None
+    if record is not None:
+        report.taskbench_record = record
+        if case is not None:
+            # On the item: the JUnit XML reads an item's properties from its teardown report.
+            item.user_properties += [(f"taskbench_{name}", record[name]) for name in ("score", "failure", "level")]
     return report
 
 
