@@ -12,9 +12,11 @@ every item passes and is scored in full. One run measures, on the same N distinc
   (4)  bare pytest on N trivial parametrized items              items/s
   (5)  `pytest evals/ --replay` of the run in (3)               wall seconds <= 8, peak RSS <= 500 MB
 
+(3), (4) and (5) run --repeat times each ((4) and (5) alternated) and the run of median wall time is shown,
+every run's time listed below the table: on a shared 2-core machine one run can be off by half a second.
 `pytest evals/` means its case items (bench.CASE_EVALS: fuzzing and episodes are left out).
 
-    .venv/bin/python benchmarks/ceiling.py [--n 10000] [--clients-n 1000]
+    .venv/bin/python benchmarks/ceiling.py [--n 10000] [--clients-n 1000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -63,16 +65,19 @@ def main() -> None:
     parser.add_argument(
         "--clients-n", type=int, default=1000, help="requests for the aiohttp/httpx/openai comparison (default 1000)"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of (3), (4) and (5) each; the median run is shown (default 3)"
+    )
     parser.add_argument("--keep", type=Path, help="keep the case file and reports in this folder")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
         work = args.keep or Path(scratch)
         work.mkdir(parents=True, exist_ok=True)
-        measure(args.n, min(args.clients_n, args.n), work)
+        measure(args.n, min(args.clients_n, args.n), max(args.repeat, 1), work)
 
 
-def measure(n: int, clients_n: int, work: Path) -> None:
+def measure(n: int, clients_n: int, repeat: int, work: Path) -> None:
     print(f"load average before: {load_average():.2f} (2 cores: figures are noisy above ~1.5)")
     # Distinct requests, so the stand-in answers all N (taskbench sends identical requests only once).
     cases = copies(full_tier(), n, distinct_requests=True)
@@ -91,23 +96,36 @@ def measure(n: int, clients_n: int, work: Path) -> None:
                 clients[module] = timed(client, url, bodies[:clients_n], HARNESS_CONCURRENCY)
         raw_s = timed(raw_aiohttp, url, bodies, HARNESS_CONCURRENCY)
         harness_s = timed(taskbench_generation, url, requests, HARNESS_CONCURRENCY)
-        live = run_pytest([*evals, "--model-url", url, "--no-cache"])
+        lives = [run_pytest([*evals, "--model-url", url, "--no-cache"]) for _ in range(repeat)]
     live_results = latest_results(reports)
-    replay = run_pytest([*evals, "--replay", str(reports / live_results["run_id"])])
-    bare = run_pytest([str(write_bare_suite(work / "bare", n)), *PYTEST_QUIET, *WITHOUT_TASKBENCH], work / "bare")
+    bare_suite = write_bare_suite(work / "bare", n)
+    replays, bares = [], []
+    for _ in range(repeat):  # alternated, so a noisy spell of the machine falls on both
+        replays.append(run_pytest([*evals, "--replay", str(reports / live_results["run_id"])]))
+        bares.append(run_pytest([str(bare_suite), *PYTEST_QUIET, *WITHOUT_TASKBENCH], work / "bare"))
 
-    check(n, live, live_results, replay)
+    check(n, lives[-1], live_results, replays)
     print_clients(clients_n, clients)
-    print_ceiling(n, raw_s, harness_s, live, replay, bare)
+    print_ceiling(n, raw_s, harness_s, median_run(lives), median_run(replays), median_run(bares))
+    if repeat > 1:
+        print(f"\nmedian of {repeat} runs each; all runs (wall seconds):")
+        for name, runs in (("(3) evals", lives), ("(4) bare", bares), ("(5) replay", replays)):
+            print(f"  {name}: {', '.join(f'{run.seconds:.1f}' for run in runs)}")
     print(f"\nload average after: {load_average():.2f}")
 
 
-def check(n: int, live: PytestRun, live_results: dict[str, Any], replay: PytestRun) -> None:
+def median_run(runs: list[PytestRun]) -> PytestRun:
+    """The run of median wall time (the lower middle one of an even count), with its own phases."""
+    return sorted(runs, key=lambda run: run.seconds)[(len(runs) - 1) // 2]
+
+
+def check(n: int, live: PytestRun, live_results: dict[str, Any], replays: list[PytestRun]) -> None:
     passed = sum(item["passed"] for item in live_results["items"])
     if live.returncode != 0 or passed != n:
         print(f"WARNING: the evals run exited {live.returncode} with {passed} of {n} items passed:\n{live.tail()}")
-    if replay.returncode != 0:
-        print(f"WARNING: the replay exited {replay.returncode}:\n{replay.tail()}")
+    for replay in replays:
+        if replay.returncode != 0:
+            print(f"WARNING: a replay exited {replay.returncode}:\n{replay.tail()}")
 
 
 def print_clients(n: int, clients: dict[str, float]) -> None:
