@@ -84,6 +84,11 @@ def test_xdist_and_serial_give_identical_aggregates(pytester: pytest.Pytester, m
     }
     assert junit_properties(pytester.path / "serial.xml") == expected
     assert junit_properties(pytester.path / "parallel.xml") == expected
+    for results in (serial, parallel):  # written by the report process, under xdist too
+        run_dir = pytester.path / "reports" / results["run_id"]
+        assert pd.read_csv(run_dir / "items.csv")["id"].tolist() == [item["id"] for item in results["items"]]
+        assert "weighted aggregate" in (run_dir / "summary.md").read_text(encoding="utf-8").lower()
+        assert (run_dir / "report.html").read_text(encoding="utf-8").count("data:image/svg+xml;base64,") == 3
 
 
 def test_an_errored_item_is_an_error_not_a_zero(pytester: pytest.Pytester, demo_server: Any) -> None:
