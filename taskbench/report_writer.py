@@ -73,6 +73,9 @@ class ReportWriter:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
+                # Out of the terminal's process group: Ctrl-C stops the run, which then still hands over
+                # what it has; if the run dies instead, the closed pipe ends this process.
+                start_new_session=True,
             )
         except OSError as exc:
             self._say(f"taskbench: could not start the report process ({exc}); the reports are written here")

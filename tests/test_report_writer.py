@@ -103,3 +103,12 @@ def test_closing_without_results_ends_the_process(tmp_path: Path) -> None:
     writer.close()
     assert pid is not None and not alive(pid)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_at_the_terminal_does_not_reach_the_report_process() -> None:
+    writer = ReportWriter(lambda line: None)
+    writer.start()
+    try:
+        assert os.getpgid(writer.pid) != os.getpgid(0), "a terminal's SIGINT goes to the run's process group"
+    finally:
+        writer.close()
