@@ -11,6 +11,7 @@ from synthetic_results import synthetic_results
 
 from taskbench.report_writer import ReportWriter
 from taskbench.reports import write_reports
+from taskbench.step_summary import GITHUB_STEP_SUMMARY
 
 REPORT_FILES = ["summary.md", "report.html", "items.csv", "items.parquet"]
 
@@ -112,3 +113,17 @@ def test_ctrl_c_at_the_terminal_does_not_reach_the_report_process() -> None:
         assert os.getpgid(writer.pid) != os.getpgid(0), "a terminal's SIGINT goes to the run's process group"
     finally:
         writer.close()
+
+
+def test_the_report_process_appends_the_summary_to_the_github_step_summary(
+    results: dict, in_process: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step_summary = tmp_path / "step-summary.md"
+    step_summary.write_text("earlier step\n", encoding="utf-8")
+    monkeypatch.setenv(GITHUB_STEP_SUMMARY, str(step_summary))
+    writer = ReportWriter(lambda line: None)
+    writer.start()
+    write_with(writer, tmp_path / "run", results)
+    summary = (in_process / "summary.md").read_text(encoding="utf-8")
+    assert step_summary.read_text(encoding="utf-8").startswith("earlier step\n")
+    assert summary.strip() in step_summary.read_text(encoding="utf-8")
