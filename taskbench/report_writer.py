@@ -1,7 +1,7 @@
 """The reports of a run (summary.md, report.html, items.csv, items.parquet) are written by a process of their
 own, started once the run's answers are generated: importing matplotlib, pandas and pyarrow (~0.6 s) then
 happens while the items run, on another core, and the rendering overlaps results.json being written instead
-of following it. On a 10,000-item replay the run's finish drops from 1.4 s to ~0.8 s (benchmarks/ceiling.py).
+of following it. On a 10,000-item replay the run's session end drops from 1.4 s to ~0.9 s (benchmarks/ceiling.py).
 
 The process is `python -m taskbench.report_writer`, fed the finished results as one pickle on its stdin; it
 answers with the paths it wrote on its stdout. A plain subprocess rather than a multiprocessing pool: `spawn`
@@ -105,7 +105,7 @@ class ReportWriter:
             with process.stdout as stdout:
                 output = stdout.read()
             process.wait()
-            if process.returncode == 0:
+            if process.returncode == 0 and output:
                 return [Path(path) for path in json.loads(output)]
             self._say(
                 f"taskbench: the report process failed (exit {process.returncode}: {self._last_words()}); "
