@@ -65,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "episodes: taskbench multi-turn episodes, judged by the task list they leave")
     if not state.is_worker:
         state.report_writer = ReportWriter(functools.partial(_say, config))
-        config.pluginmanager.register(RunReporter(state), "taskbench-reporter")
+        config.pluginmanager.register(RunReporter(state, state.report_writer), "taskbench-reporter")
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(XdistController(state), "taskbench-xdist-controller")
     config.add_cleanup(state.close)
@@ -333,8 +333,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 class RunReporter:
     """Controller-side (or serial) collection and reporting: the only place results are written."""
 
-    def __init__(self, state: RunState) -> None:
+    def __init__(self, state: RunState, writer: ReportWriter) -> None:
         self.state = state
+        self.writer = writer
         # Registered by pytest's own pytest_configure, which runs before taskbench's (trylast).
         self.terminal = state.config.pluginmanager.get_plugin("terminalreporter")
 
@@ -381,14 +382,13 @@ class RunReporter:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        writer = self.state.report_writer
-        if writer is not None and (self.state.records or self.state.errors or self.state.generation is not None):
+        if self.state.records or self.state.errors or self.state.generation is not None:
             results = build_results(self.state)
             results["analysis"] = analyse(results)
             self.state.results = results
-            writer.submit(self.state.run_dir, results)
+            self.writer.submit(self.state.run_dir, results)
             self.state.results_path = write_results(self.state.run_dir, results)
-            writer.wait()
+            self.writer.wait()
             session.config.hook.pytest_taskbench_results(session=session, results=results, run_dir=self.state.run_dir)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
