@@ -12,7 +12,6 @@ the terminal, with the process's last words), so a run never ends without its re
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import pickle
@@ -25,18 +24,14 @@ from pathlib import Path
 from typing import IO, Any
 
 
-def _load_report_libraries() -> None:
-    from taskbench.report_html import warm_up  # matplotlib, jinja2
+def main() -> int:
+    import pyarrow
+
+    from taskbench.report_html import warm_up
+    from taskbench.reports import write_reports  # matplotlib, jinja2, pyarrow: loaded before the results come
 
     warm_up()
-    importlib.import_module("taskbench.report_tables")
-    importlib.import_module("pyarrow").array([0])  # pyarrow imports pandas on its first conversion of values
-
-
-def main() -> int:
-    _load_report_libraries()
-    from taskbench.reports import write_reports
-
+    pyarrow.array([0])  # pyarrow imports pandas on its first conversion of Python values
     try:
         run_dir, results = pickle.load(sys.stdin.buffer)
     except EOFError:
