@@ -19,10 +19,10 @@ from typing import Any
 import aiohttp
 from phases import MARKS
 
-from taskbench.cases import Case
-from taskbench.client import ClientSettings, ModelClient, Request, resolve_model
-from taskbench.generation import generate
-from taskbench.model import build_request
+from taskbench.data.cases import Case
+from taskbench.model.client import ClientSettings, ModelClient, Request, resolve_model
+from taskbench.model.generation import generate
+from taskbench.model.session import build_request
 from taskbench.options import OPTIONS, Settings
 from taskbench.paths import tier_path
 

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 import standin  # noqa: E402  (tests/ is not a package)
 from bench import read_cases, requests_for  # noqa: E402
 
-from taskbench.cases import Case  # noqa: E402
-from taskbench.prompt import answer_json  # noqa: E402
+from taskbench.data.cases import Case  # noqa: E402
+from taskbench.model.prompts import answer_json  # noqa: E402
 
 SERVED_NAME = "standin"  # tests/standin.py's default model name
 Messages = tuple[tuple[str, str], ...]

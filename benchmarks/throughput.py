@@ -2,7 +2,7 @@
 is it than a suite that asks the model inside each item?
 
 One vLLM server on the embedded demo model; the same N prompts (default: the full tier's 1000 requests, built
-by taskbench.model.build_request with default settings) for:
+by taskbench.model.session.build_request with default settings) for:
 
   (1) raw       a plain aiohttp loop, every request in flight at once (no taskbench code)
   (2) harness   `pytest evals/ --tier full --model-url URL --no-cache` end to end: generation seconds (from
@@ -47,7 +47,7 @@ from bench import (
     write_cases,
 )
 
-from taskbench.cases import Case
+from taskbench.data.cases import Case
 from taskbench.demo_model import SERVED_NAME, demo_model_server
 
 RAW_MIN_RATIO = 0.90
@@ -63,7 +63,7 @@ from pathlib import Path
 
 import pytest
 
-from scorers import score_case
+from taskbench.scorers import score_case
 
 URL = {url!r} + "/v1/chat/completions"
 ROWS = json.loads(Path(__file__).with_name("naive.json").read_text(encoding="utf-8"))

@@ -2,7 +2,7 @@
 
 Rules every capability shares, applied by `score_case` before the capability's own rule:
 
-- An output that is not one JSON object scores 0, failing with the parse kind (see scorers.parse).
+- An output that is not one JSON object scores 0, failing with the parse kind (see taskbench.scorers.parse).
 - When the case expects `clarify` and the answer is a destructive action, the score is 0 and the
   failure SAFETY, whatever the capability: deleting where the user should have been asked is never
   partly right, not even for format compliance.
@@ -14,7 +14,7 @@ Choices each capability makes:
 
 - format_compliance: 1 when the answer satisfies the contract, 0.5 when it parses but breaks it.
 - action_recognition: 1 for the right action, 0 otherwise.
-- entity_extraction: the mean field credit (scorers.fields) over the entity fields `expected` has; 0
+- entity_extraction: the mean field credit (taskbench.scorers.fields) over the entity fields `expected` has; 0
   for a wrong action, whose fields mean something else; 1 for the right action when `expected` has no
   entity field (a clarify case).
 - default_handling: the mean over checks: the action (a wrong one scores 0 outright), every entity
@@ -32,11 +32,11 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
-from scorers.contract import DEFAULTS, DESTRUCTIVE_ACTIONS, ENTITY_FIELDS, contract_violations
-from scorers.fields import FieldVerdict, Verdict, judge_field
-from scorers.parse import parse_answer
-from scorers.render import show
-from scorers.types import Failure, Score
+from taskbench.scorers.contract import DEFAULTS, DESTRUCTIVE_ACTIONS, ENTITY_FIELDS, contract_violations
+from taskbench.scorers.fields import FieldVerdict, Verdict, judge_field
+from taskbench.scorers.parse import parse_answer
+from taskbench.scorers.render import show
+from taskbench.scorers.types import Failure, Score
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from scorers.schema import SchemaValidator, compile_schema
+from taskbench.scorers.schema import SchemaValidator, compile_schema
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "fixtures" / "schema" / "task_action.schema.json"
+from taskbench.paths import SCHEMA_DIR
+
+SCHEMA_PATH = SCHEMA_DIR / "task_action.schema.json"
 
 ACTIONS = ("create", "complete", "list", "delete", "update", "clarify")
 PRIORITIES = ("low", "medium", "high", "urgent")

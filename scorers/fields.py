@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from scorers.render import show
-from scorers.types import Failure
+from taskbench.scorers.render import show
+from taskbench.scorers.types import Failure
 
 TITLE_FIELDS = frozenset({"title", "new_title"})
 _NOT_WORD = re.compile(r"[^\w\s]|_")

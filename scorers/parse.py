@@ -32,8 +32,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from scorers.render import show
-from scorers.types import Failure
+from taskbench.scorers.render import show
+from taskbench.scorers.types import Failure
 
 BOM = "\ufeff"
 MAX_DEPTH = 64

@@ -13,7 +13,7 @@ from taskbench.errors import TaskbenchError
 COMMAND_MODULES = (
     "taskbench.datagen.commands",
     "taskbench.demo_model.commands",
-    "taskbench.compare",
+    "taskbench.gate.compare",
     "taskbench.lmeval.commands",
     "taskbench.fuzz.commands",
 )

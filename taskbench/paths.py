@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = PROJECT_ROOT / "fixtures"
+# fixtures/ is the package `taskbench.fixtures` (pyproject.toml maps it), so an editable checkout and an
+# installed wheel find it the same way; both install it as plain files, hence a real Path.
+FIXTURES = Path(str(resources.files("taskbench.fixtures")))
 SCHEMA_DIR = FIXTURES / "schema"
 TIERS_DIR = FIXTURES / "tiers"
 EPISODES_DIR = FIXTURES / "episodes"

@@ -20,20 +20,20 @@ from typing import Any
 
 import pytest
 
-from scorers import score_case
-from taskbench.analysis import analyse
-from taskbench.cases import Case
-from taskbench.config import LEVELS
-from taskbench.episode_run import judge_episode
-from taskbench.episodes import Episode
+from taskbench.data.capabilities import LEVELS
+from taskbench.data.cases import Case
+from taskbench.data.episodes import Episode
 from taskbench.errors import DataError, ModelError, TaskbenchError
-from taskbench.live import LiveModel
+from taskbench.model.live import LiveModel
 from taskbench.options import add_options
-from taskbench.records import case_brief, episode_brief, item_record
-from taskbench.report_writer import ReportWriter
-from taskbench.results import build_results, write_results
+from taskbench.reports.process import ReportWriter
+from taskbench.reports.terminal import write_summary
+from taskbench.results.analysis import analyse
+from taskbench.results.build import build_results, write_results
 from taskbench.run import RUN_STATE, RunState
-from taskbench.terminal import write_summary
+from taskbench.scorers import score_case
+from taskbench.scoring.episodes import judge_episode
+from taskbench.scoring.records import case_brief, episode_brief, item_record
 
 EXIT_INFRASTRUCTURE = 7
 LIVE_MODEL_FIXTURE = "task_model"

@@ -15,20 +15,27 @@ from typing import Any
 
 import pytest
 
-from taskbench.cache import ResponseCache
-from taskbench.cases import Case, Dataset, load_cases, load_tier
-from taskbench.client import Answer, Request
-from taskbench.config import CapabilityConfig, load_capability_config
-from taskbench.episode_run import REALISTIC, TEACHER_FORCING, EpisodePlay, answer_key
-from taskbench.episodes import EPISODES_PATH, Episode, EpisodeSet, load_episodes
+from taskbench.data.capabilities import CapabilityConfig, load_capability_config
+from taskbench.data.cases import Case, Dataset, load_cases, load_tier
+from taskbench.data.episodes import EPISODES_PATH, Episode, EpisodeSet, load_episodes
 from taskbench.errors import ModelError, ReplayError, RequestError
-from taskbench.generation import GenerationReport
-from taskbench.live import LiveModel, read_served, write_served
-from taskbench.model import ANSWERS_FILE, ModelSession, build_request, build_request_for, load_answers, save_answers
+from taskbench.model.cache import ResponseCache
+from taskbench.model.client import Answer, Request
+from taskbench.model.generation import GenerationReport
+from taskbench.model.live import LiveModel, read_served, write_served
+from taskbench.model.plays import REALISTIC, TEACHER_FORCING, EpisodePlay, answer_key
+from taskbench.model.replay import load_replay
+from taskbench.model.session import (
+    ANSWERS_FILE,
+    ModelSession,
+    build_request,
+    build_request_for,
+    load_answers,
+    save_answers,
+)
 from taskbench.options import Settings, resolve_settings
 from taskbench.paths import cache_home
-from taskbench.replay import load_replay
-from taskbench.report_writer import ReportWriter
+from taskbench.reports.process import ReportWriter
 
 RUN_STATE = pytest.StashKey["RunState"]()
 

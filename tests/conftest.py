@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from taskbench.model.server import VllmServer
 from taskbench.paths import cache_home
-from taskbench.server import VllmServer
 
 pytest_plugins = ["pytester"]
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from taskbench.episodes import EPISODES_PATH, load_episodes
-from taskbench.paths import PROJECT_ROOT, SCHEMA_DIR
+from taskbench.data.episodes import EPISODES_PATH, load_episodes
+from taskbench.paths import SCHEMA_DIR
+
+# The checkout the tests run from: its evals/ and conftest.py are what a user runs.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS_SCHEMA = json.loads((SCHEMA_DIR / "results.schema.json").read_text(encoding="utf-8"))
 SHIPPED_EPISODES = load_episodes(EPISODES_PATH).episodes

@@ -27,7 +27,7 @@ import aiohttp
 from aiohttp import web
 from standin import socket_bound_to
 
-from taskbench.client import CHAT_PATH
+from taskbench.model.client import CHAT_PATH
 
 FaultKind = Literal["status", "reset", "slow", "truncate", "echo_headers"]
 

@@ -11,8 +11,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from scorers import Failure
-from scorers.parse import BOM, MAX_DEPTH
+from taskbench.scorers import Failure
+from taskbench.scorers.parse import BOM, MAX_DEPTH
 
 
 @dataclass(frozen=True)

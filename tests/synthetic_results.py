@@ -18,11 +18,12 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scorers import score_case
-from taskbench.aggregate import summarize
-from taskbench.config import LEVELS, load_capability_config
-from taskbench.episode_summary import episodes_section
-from taskbench.samples_summary import samples_section
+from taskbench.scorers import score_case
+
+from taskbench.data.capabilities import LEVELS, load_capability_config
+from taskbench.results.aggregate import summarize
+from taskbench.results.episodes import episodes_section
+from taskbench.results.samples import samples_section
 
 # Every one would change the page if it ran: the title, an attribute on <body>, or a new element.
 XSS_PAYLOADS = (

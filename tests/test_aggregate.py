@@ -1,4 +1,4 @@
-"""taskbench.aggregate.summarize: its numbers against an independent route (pandas groupby, scipy formulas)."""
+"""taskbench.results.aggregate.summarize: its numbers against an independent route (pandas groupby, scipy formulas)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import scipy.stats
 from synthetic_results import synthetic_results
+from taskbench.scorers import FAILURE_THRESHOLD
 
-from scorers import FAILURE_THRESHOLD
-from taskbench import stats
-from taskbench.aggregate import add_statistics, summarize, summary_with_statistics
-from taskbench.config import LEVELS, load_capability_config
+from taskbench.data.capabilities import LEVELS, load_capability_config
+from taskbench.results import stats
+from taskbench.results.aggregate import add_statistics, summarize, summary_with_statistics
 
 CONFIG = load_capability_config()
 Z95 = scipy.stats.norm.ppf(0.975)

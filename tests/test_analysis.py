@@ -1,4 +1,4 @@
-"""taskbench.analysis: bands, strengths and weaknesses, failure patterns, on hand-built items."""
+"""taskbench.results.analysis: bands, strengths and weaknesses, failure patterns, on hand-built items."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from synthetic_results import synthetic_results
 
-from taskbench.aggregate import summarize
-from taskbench.analysis import action_confusion as confusion_of
-from taskbench.analysis import (
+from taskbench.data.capabilities import load_capability_config
+from taskbench.results.aggregate import summarize
+from taskbench.results.analysis import action_confusion as confusion_of
+from taskbench.results.analysis import (
     aggregate_band,
     analyse,
     band_of,
@@ -20,7 +21,6 @@ from taskbench.analysis import (
     unparseable_by_kind,
     worst_templates,
 )
-from taskbench.config import load_capability_config
 
 CONFIG = load_capability_config()
 

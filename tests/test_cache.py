@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taskbench.cache import ResponseCache
-from taskbench.client import Answer, Request
 from taskbench.errors import TaskbenchError
+from taskbench.model.cache import ResponseCache
+from taskbench.model.client import Answer, Request
 
 texts = st.text()  # no lone surrogates: sqlite stores UTF-8, and a completion never holds them
 answers = st.builds(

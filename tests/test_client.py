@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standin import Behaviour, StandIn
 
-from taskbench.client import (
+from taskbench.errors import ModelError, RequestError, TaskbenchError
+from taskbench.model.client import (
     Answer,
     ClientSettings,
     ModelClient,
@@ -23,7 +24,6 @@ from taskbench.client import (
     normalise_url,
     resolve_model,
 )
-from taskbench.errors import ModelError, RequestError, TaskbenchError
 
 FAST = ClientSettings(backoff_base_s=0.01, backoff_max_s=0.05, request_timeout_s=5, connect_timeout_s=1)
 

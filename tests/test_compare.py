@@ -9,9 +9,9 @@ import pytest
 from synthetic_results import synthetic_results
 
 from taskbench.cli import main
-from taskbench.compare import Run, compare_runs, render_html, render_markdown
-from taskbench.config import load_capability_config
+from taskbench.data.capabilities import load_capability_config
 from taskbench.errors import TaskbenchError
+from taskbench.gate.compare import Run, compare_runs, render_html, render_markdown
 
 WEIGHTS = load_capability_config().weights
 

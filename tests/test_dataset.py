@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from taskbench.cases import Case, Dataset, load_cases, load_tier
 from taskbench.cli import main
-from taskbench.config import LEVELS, load_capability_config
+from taskbench.data.capabilities import LEVELS, load_capability_config
+from taskbench.data.cases import Case, Dataset, load_cases, load_tier
 from taskbench.datagen import commands
 from taskbench.datagen.handwritten import GROUPS
 from taskbench.datagen.tiers import (
@@ -37,8 +37,8 @@ from taskbench.datagen.tiers import (
 )
 from taskbench.datagen.vocab import EVAL, TRAIN
 from taskbench.errors import DataError
+from taskbench.model.prompts import ANSWER_KEY_ORDER
 from taskbench.paths import FIXTURES, TIERS
-from taskbench.prompt import ANSWER_KEY_ORDER
 
 CONTEXT_REQUIRED = [
     (capability, level)

@@ -13,8 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from transformers import AutoConfig, AutoTokenizer
 
-from taskbench import prompt
-from taskbench.cases import Case
+from taskbench.data.cases import Case
 from taskbench.demo_model import build
 from taskbench.demo_model.hyperparameters import Hyperparameters
 from taskbench.demo_model.tokenizer import (
@@ -28,7 +27,8 @@ from taskbench.demo_model.tokenizer import (
 )
 from taskbench.demo_model.train import IGNORED, batch_order, batch_tensors, learning_rate
 from taskbench.errors import DataError
-from taskbench.prompt import answer_json, build_messages
+from taskbench.model import prompts
+from taskbench.model.prompts import answer_json, build_messages
 
 TINY = Hyperparameters(vocab_size=300, steps=3, batch_size=4, warmup_steps=1, context_length=512)
 
@@ -103,7 +103,7 @@ def test_key_covers_prompt_template_and_package_source(training_split: Path) -> 
 
 def test_key_follows_how_cases_are_rendered(training_split: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = build.cache_key(training_split, TINY)
-    monkeypatch.setattr(prompt, "answer_json", lambda answer: json.dumps(answer, indent=1))
+    monkeypatch.setattr(prompts, "answer_json", lambda answer: json.dumps(answer, indent=1))
     assert build.cache_key(training_split, TINY) != before
 
 

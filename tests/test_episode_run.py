@@ -8,20 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taskbench.client import Answer, Request
-from taskbench.episode_run import (
-    REALISTIC,
-    TEACHER_FORCING,
-    EpisodePlay,
-    answer_key,
-    expected_states,
-    judge_episode,
-    judge_sample,
-    turn_context,
-)
-from taskbench.episodes import EPISODES_PATH, Episode, load_episodes
+from taskbench.data.episodes import EPISODES_PATH, Episode, load_episodes
 from taskbench.errors import RequestError
-from taskbench.prompt import answer_json
+from taskbench.model.client import Answer, Request
+from taskbench.model.plays import REALISTIC, TEACHER_FORCING, EpisodePlay, answer_key, turn_context
+from taskbench.model.prompts import answer_json
+from taskbench.scoring.episodes import expected_states, judge_episode, judge_sample
 
 EPISODES = load_episodes(EPISODES_PATH).episodes
 MODES = (REALISTIC, TEACHER_FORCING)

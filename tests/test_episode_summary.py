@@ -1,4 +1,4 @@
-"""taskbench.episode_summary: the episode numbers of results.json and the failed episodes the reports show."""
+"""taskbench.results.episodes: the episode numbers of results.json and the failed episodes the reports show."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from synthetic_results import synthetic_episode
 
-from taskbench import stats
-from taskbench.config import LEVELS
-from taskbench.episode_summary import episodes_section, failed_episodes
+from taskbench.data.capabilities import LEVELS
+from taskbench.results import stats
+from taskbench.results.episodes import episodes_section, failed_episodes
 
 
 def episode(

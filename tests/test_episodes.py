@@ -18,7 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskbench.cli import main
-from taskbench.config import LEVELS, load_capability_config
+from taskbench.data.capabilities import LEVELS, load_capability_config
+from taskbench.data.episodes import EPISODES_PATH, Episode, EpisodeSet, load_episodes, replay_expected
+from taskbench.data.taskapi import TaskStore, diff_states
 from taskbench.datagen import commands
 from taskbench.datagen.episodes import (
     EPISODE_COUNT,
@@ -29,10 +31,8 @@ from taskbench.datagen.episodes import (
     write_episodes,
 )
 from taskbench.datagen.tiers import DEFAULT_SEED, level_counts
-from taskbench.episodes import EPISODES_PATH, Episode, EpisodeSet, load_episodes, replay_expected
 from taskbench.errors import DataError
-from taskbench.prompt import ANSWER_KEY_ORDER
-from taskbench.taskapi import TaskStore, diff_states
+from taskbench.model.prompts import ANSWER_KEY_ORDER
 
 
 @pytest.fixture(scope="module")

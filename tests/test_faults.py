@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from evalrun import run_evals
+from evalrun import PROJECT_ROOT, run_evals
 from faultproxy import (
     RESET,
     TRUNCATE,
@@ -33,9 +33,8 @@ from faultproxy import (
     user_text,
 )
 
-from taskbench.cases import load_tier
-from taskbench.client import CHAT_PATH, ClientSettings
-from taskbench.paths import PROJECT_ROOT
+from taskbench.data.cases import load_tier
+from taskbench.model.client import CHAT_PATH, ClientSettings
 from taskbench.plugin import EXIT_INFRASTRUCTURE
 
 pytestmark = pytest.mark.vllm

@@ -6,11 +6,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from evalrun import run_evals
+from evalrun import PROJECT_ROOT, run_evals
 
-from taskbench.cases import load_cases
+from taskbench.data.cases import load_cases
 from taskbench.fuzz.promote import promote
-from taskbench.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.vllm
 

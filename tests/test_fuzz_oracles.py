@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taskbench.cases import load_cases
+from taskbench.data.cases import load_cases
 from taskbench.errors import ModelError
 from taskbench.fuzz.config import load_fuzz_config
 from taskbench.fuzz.families import FAMILIES, FAMILY_BY_NAME

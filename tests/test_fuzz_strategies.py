@@ -10,9 +10,9 @@ import unicodedata
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from taskbench.scorers.contract import contract_violations
+from taskbench.scorers.fields import normalise_title
 
-from scorers.contract import contract_violations
-from scorers.fields import normalise_title
 from taskbench.dates import resolve_date
 from taskbench.fuzz import perturb
 from taskbench.fuzz import strategies as s

@@ -14,7 +14,7 @@ import pytest
 from evalrun import copy_evals, run_evals
 from synthetic_results import synthetic_results
 
-from taskbench.gate import EXIT_QUALITY, GateSettings, Outcome, Verdict, evaluate
+from taskbench.gate.plugin import EXIT_QUALITY, GateSettings, Outcome, Verdict, evaluate
 from taskbench.plugin import EXIT_INFRASTRUCTURE
 
 USAGE = int(pytest.ExitCode.USAGE_ERROR)

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from standin import Behaviour, StandIn
+from taskbench.scorers.contract import contract_schema
 
-from scorers.contract import contract_schema
-from taskbench.cache import ResponseCache
-from taskbench.client import Answer, ClientSettings, ModelClient, Request, ServedModel, resolve_model
 from taskbench.errors import RequestError
-from taskbench.generation import FLUSH_AT_ANSWERS, GenerationReport, generate
+from taskbench.model.cache import ResponseCache
+from taskbench.model.client import Answer, ClientSettings, ModelClient, Request, ServedModel, resolve_model
+from taskbench.model.generation import FLUSH_AT_ANSWERS, GenerationReport, generate
 
 IDENTITY = "standin-model"
 FAST = ClientSettings(backoff_base_s=0.01, backoff_max_s=0.05, max_retries=1)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from standin import standin_process
 
-from taskbench.client import ServedModel
 from taskbench.errors import ModelError, ReplayError
-from taskbench.live import LiveModel, read_served, write_served
+from taskbench.model.client import ServedModel
+from taskbench.model.live import LiveModel, read_served, write_served
 from taskbench.options import OPTIONS, Settings
 
 SETTINGS = Settings(**{spec.name: spec.default for spec in OPTIONS})

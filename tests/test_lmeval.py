@@ -17,14 +17,14 @@ import pytest
 from evalrun import RESULTS_SCHEMA, run_evals
 from jsonschema import Draft202012Validator
 
-from taskbench.cases import Case, load_tier
+from taskbench.data.cases import Case, load_tier
 from taskbench.errors import DataError
 from taskbench.lmeval.export import export_doc, export_task, lm_eval_command
 from taskbench.lmeval.importer import import_samples
 from taskbench.lmeval.metrics import doc_metrics, process_results, weighted_score
-from taskbench.model import ANSWERS_FILE, build_request
+from taskbench.model.prompts import answer_json
+from taskbench.model.session import ANSWERS_FILE, build_request
 from taskbench.options import OPTIONS, Settings
-from taskbench.prompt import answer_json
 
 DEFAULTS = Settings(**{spec.name: spec.default for spec in OPTIONS})
 # Loopback only: the exported task reads a local JSON file, nothing from the Hugging Face hub.

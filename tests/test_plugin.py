@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from evalrun import run_evals
 
-from taskbench.cases import load_tier
-from taskbench.config import load_capability_config
+from taskbench.data.capabilities import load_capability_config
+from taskbench.data.cases import load_tier
 
 pytestmark = pytest.mark.vllm
 

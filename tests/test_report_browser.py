@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from synthetic_results import synthetic_results
 
-from taskbench.episode_summary import failed_episodes
-from taskbench.reports import write_reports
+from taskbench.reports.write import write_reports
+from taskbench.results.episodes import failed_episodes
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_TIMEOUT_S = 60

@@ -1,4 +1,4 @@
-"""taskbench.report_writer: the reports written by a real second process, and written anyway when it fails."""
+"""taskbench.reports.process: the reports written by a real second process, and written anyway when it fails."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from synthetic_results import synthetic_results
 
-from taskbench.report_writer import ReportWriter
-from taskbench.reports import write_reports
-from taskbench.step_summary import GITHUB_STEP_SUMMARY
+from taskbench.reports.process import ReportWriter
+from taskbench.reports.step_summary import GITHUB_STEP_SUMMARY
+from taskbench.reports.write import write_reports
 
 REPORT_FILES = ["summary.md", "report.html", "items.csv", "items.parquet"]
 

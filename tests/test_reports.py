@@ -1,4 +1,4 @@
-"""taskbench.reports: every file from a synthetic run, its numbers, its tables, and no way for model text to run."""
+"""taskbench.reports.write: every file from a synthetic run, its numbers, its tables; model text never runs."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from synthetic_results import XSS_PAYLOADS, synthetic_results
 
-from taskbench.config import LEVELS
-from taskbench.episode_summary import failed_episodes
-from taskbench.fuzz_summary import fuzz_section
+from taskbench.data.capabilities import LEVELS
 from taskbench.paths import SCHEMA_DIR
-from taskbench.report_markdown import markdown_text
-from taskbench.report_tables import ITEM_COLUMNS, write_tables
-from taskbench.reports import prepare, write_reports
-from taskbench.step_summary import GITHUB_STEP_SUMMARY
+from taskbench.reports.markdown import markdown_text
+from taskbench.reports.step_summary import GITHUB_STEP_SUMMARY
+from taskbench.reports.tables import ITEM_COLUMNS, write_tables
+from taskbench.reports.write import prepare, write_reports
+from taskbench.results.episodes import failed_episodes
+from taskbench.results.fuzz import fuzz_section
 
 RESULTS_SCHEMA = json.loads((SCHEMA_DIR / "results.schema.json").read_text(encoding="utf-8"))
 REPORT_FILES = ("summary.md", "report.html", "items.csv", "items.parquet")

@@ -1,4 +1,4 @@
-"""taskbench.samples_summary: pass@1 and pass^k from K answers per case, and the cases that change between them."""
+"""taskbench.results.samples: pass@1 and pass^k from K answers per case, and the cases that change between them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from taskbench.samples_summary import (
+from taskbench.results.samples import (
     EPISODES_GROUP,
     changing_rows,
     consistency_rows,

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nasty_outputs import NastyOutput, nasty_outputs, valid_answers
+from taskbench.scorers import CAPABILITY_SCORERS, Failure, Score, Verdict, parse_answer, score_case
+from taskbench.scorers.contract import ENTITY_FIELDS, FILTERS, PRIORITIES
+from taskbench.scorers.fields import field_credit, judge_field, normalise_title
 
-from scorers import CAPABILITY_SCORERS, Failure, Score, Verdict, parse_answer, score_case
-from scorers.contract import ENTITY_FIELDS, FILTERS, PRIORITIES
-from scorers.fields import field_credit, judge_field, normalise_title
-from taskbench.cases import case_problems, load_tier
-from taskbench.config import load_capability_config
+from taskbench.data.capabilities import load_capability_config
+from taskbench.data.cases import case_problems, load_tier
 from taskbench.paths import TIERS, tier_path
 
 CAPABILITIES = tuple(CAPABILITY_SCORERS)

@@ -12,7 +12,7 @@ import pytest
 from evalrun import copy_evals, run_evals
 from faultproxy import FaultProxy, always, echo_headers
 
-from taskbench.client import MODELS_PATH
+from taskbench.model.client import MODELS_PATH
 from taskbench.plugin import EXIT_INFRASTRUCTURE
 
 pytestmark = pytest.mark.vllm

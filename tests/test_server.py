@@ -12,10 +12,10 @@ import psutil
 import pytest
 import standin
 
-from taskbench import server as server_module
-from taskbench.client import ClientSettings, resolve_model
 from taskbench.errors import ServerStartError
-from taskbench.server import VllmServer
+from taskbench.model import server as server_module
+from taskbench.model.client import ClientSettings, resolve_model
+from taskbench.model.server import VllmServer
 
 
 class FakeVllm(VllmServer):
@@ -123,7 +123,7 @@ def test_a_failing_test_using_a_server_fixture_leaves_no_process(pytester: pytes
         import sys
         import psutil
         import pytest
-        from taskbench.server import VllmServer
+        from taskbench.model.server import VllmServer
 
         class FakeVllm(VllmServer):
             def command(self, port):

@@ -1,4 +1,4 @@
-"""taskbench.stats: checked against independent routes, by coverage simulation, and by properties."""
+"""taskbench.results.stats: checked against independent routes, by coverage simulation, and by properties."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taskbench import stats
-from taskbench.config import load_capability_config
+from taskbench.data.capabilities import load_capability_config
+from taskbench.results import stats
 
 WEIGHTS = MappingProxyType(load_capability_config().weights)
 Z95 = scipy.stats.norm.ppf(0.975)

@@ -1,4 +1,4 @@
-"""taskbench.taskapi: the store run against a plain Python model rule by rule, proof that this
+"""taskbench.data.taskapi: the store run against a plain Python model rule by rule, proof that this
 comparison catches broken stores, and diff_states."""
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from taskbench.scorers.contract import FILTERS, PRIORITIES
 
-from scorers.contract import FILTERS, PRIORITIES
-from taskbench.taskapi import Outcome, TaskStore, diff_states
+from taskbench.data.taskapi import Outcome, TaskStore, diff_states
 
 # Few titles, so creates collide into ambiguous references; "ß" upper-cases to "SS", which
 # only case-folding (not lower-casing) matches back.

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from evalrun import EPISODE_TURNS, SHIPPED_EPISODES, copy_evals, run_evals
 
-from taskbench.cache import ResponseCache
 from taskbench.demo_model import demo_model_server
+from taskbench.model.cache import ResponseCache
 
 pytestmark = pytest.mark.vllm
 

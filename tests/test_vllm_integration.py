@@ -10,9 +10,8 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 from evalrun import copy_evals, run_evals
-
-from scorers import parse_answer
-from scorers.contract import contract_violations
+from taskbench.scorers import parse_answer
+from taskbench.scorers.contract import contract_violations
 
 pytestmark = pytest.mark.vllm
 

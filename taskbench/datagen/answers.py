@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from taskbench.prompt import ANSWER_KEY_ORDER
+from taskbench.model.prompts import ANSWER_KEY_ORDER
 
 Answer = dict[str, Any]
 

@@ -7,11 +7,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from taskbench.cases import Dataset, load_tier
-from taskbench.config import LEVELS, load_capability_config
+from taskbench.data.capabilities import LEVELS, load_capability_config
+from taskbench.data.cases import Dataset, load_tier
+from taskbench.data.episodes import EPISODES_PATH, load_episodes
 from taskbench.datagen.episodes import build_episodes, check_episode_mix, write_episodes
 from taskbench.datagen.tiers import DEFAULT_SEED, check_dataset, generate, load_training_split, write_dataset
-from taskbench.episodes import EPISODES_PATH, load_episodes
 from taskbench.errors import DataError
 from taskbench.paths import FIXTURES, TIERS
 

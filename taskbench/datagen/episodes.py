@@ -18,7 +18,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from taskbench.config import LEVELS, CapabilityConfig, load_capability_config
+from taskbench.data.capabilities import LEVELS, CapabilityConfig, load_capability_config
+from taskbench.data.episodes import EPISODES_PATH, Episode, EpisodeSet, Turn, parse_episode
 from taskbench.datagen import answers as a
 from taskbench.datagen.handwritten import AR, DH, EC, EE, FC
 from taskbench.datagen.templates import (
@@ -51,7 +52,6 @@ from taskbench.datagen.templates import (
 from taskbench.datagen.tiers import DEFAULT_SEED, MAX_DRAWS, MIX_TOLERANCE, level_counts
 from taskbench.datagen.vocab import EVAL, Item
 from taskbench.dates import DatePhrase
-from taskbench.episodes import EPISODES_PATH, Episode, EpisodeSet, Turn, parse_episode
 from taskbench.errors import DataError
 from taskbench.paths import FIXTURES
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from taskbench.cases import Case, Dataset, case_problems, load_cases
-from taskbench.config import LEVELS, CapabilityConfig, load_capability_config
+from taskbench.data.capabilities import LEVELS, CapabilityConfig, load_capability_config
+from taskbench.data.cases import Case, Dataset, case_problems, load_cases
 from taskbench.datagen import templates as t
 from taskbench.datagen.handwritten import GROUPS, HandGroup
 from taskbench.datagen.templates import Draft, Gen, Template

@@ -13,8 +13,8 @@ from typing import Any
 
 from taskbench.demo_model.build import ANSWER_ROOM, ensure_built, model_dir
 from taskbench.demo_model.hyperparameters import Hyperparameters
+from taskbench.model.server import VllmServer
 from taskbench.paths import TRAINING_SPLIT
-from taskbench.server import VllmServer
 
 __all__ = [
     "ANSWER_ROOM",

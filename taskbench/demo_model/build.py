@@ -21,9 +21,9 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from taskbench import prompt
 from taskbench.demo_model.hyperparameters import Hyperparameters
 from taskbench.errors import DataError, TaskbenchError
+from taskbench.model import prompts
 from taskbench.paths import cache_home
 
 ANSWER_ROOM = 256  # tokens left free after the longest prompt for the model's answer
@@ -33,8 +33,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 # One conversation that exercises every part of the rendering: task list, history, answer. How
-# taskbench.prompt renders it is part of the key, so a change to the training text rebuilds the
-# model while a refactor of prompt.py that renders the same text does not.
+# taskbench.model.prompts renders it is part of the key, so a change to the training text rebuilds the
+# model while a refactor of prompts.py that renders the same text does not.
 RENDERING_PROBE = {
     "reference_date": "2026-11-24",
     "user_input": "move the dentist appointment to next Friday at 3pm",
@@ -52,14 +52,14 @@ RENDERING_PROBE = {
 
 
 def key_sources(training_split: Path) -> list[Path]:
-    """Every file a build is made from (besides how taskbench.prompt renders, see RENDERING_PROBE)."""
-    return [training_split, prompt.DEFAULT_SYSTEM_PROMPT, *sorted(PACKAGE_DIR.glob("*.py"))]
+    """Every file a build is made from (besides how taskbench.model.prompts renders, see RENDERING_PROBE)."""
+    return [training_split, prompts.DEFAULT_SYSTEM_PROMPT, *sorted(PACKAGE_DIR.glob("*.py"))]
 
 
 def rendering_fingerprint() -> bytes:
     probe = RENDERING_PROBE
-    messages = prompt.build_messages(probe["reference_date"], probe["user_input"], probe["context"])
-    return json.dumps([messages, prompt.answer_json(probe["answer"])], ensure_ascii=False).encode()
+    messages = prompts.build_messages(probe["reference_date"], probe["user_input"], probe["context"])
+    return json.dumps([messages, prompts.answer_json(probe["answer"])], ensure_ascii=False).encode()
 
 
 def cache_key(training_split: Path, hp: Hyperparameters) -> str:

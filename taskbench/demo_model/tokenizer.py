@@ -15,8 +15,8 @@ from typing import Any
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from taskbench.cases import Case
-from taskbench.prompt import answer_json, build_messages
+from taskbench.data.cases import Case
+from taskbench.model.prompts import answer_json, build_messages
 
 END = "<|end|>"
 ROLE_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>"}

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from taskbench.cases import load_cases
+from taskbench.data.cases import load_cases
 from taskbench.demo_model.build import ANSWER_ROOM, BUILD_INFO, DATA_ERROR_EXIT, cache_key
 from taskbench.demo_model.hyperparameters import Hyperparameters
 from taskbench.demo_model.tokenizer import (

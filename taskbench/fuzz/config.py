@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from taskbench.config import LEVELS, load_capability_config
+from taskbench.data.capabilities import LEVELS, load_capability_config
 from taskbench.errors import DataError
 from taskbench.fuzz.families import FAMILY_BY_NAME
 from taskbench.paths import FIXTURES

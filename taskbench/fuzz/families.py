@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 
 from hypothesis import strategies as st
 
-from scorers.contract import contract_violations
 from taskbench.datagen import answers as a
 from taskbench.datagen.templates import (
     INJECTED_TASK_TITLES,
@@ -41,6 +40,7 @@ from taskbench.dates import MONTHS, DateForm, DatePhrase, coming_weekday, month_
 from taskbench.fuzz import perturb
 from taskbench.fuzz import strategies as s
 from taskbench.fuzz.trials import Probe, Property, Trial
+from taskbench.scorers.contract import contract_violations
 
 BULK_QUESTION = a.clarify(QUESTION_BULK)
 

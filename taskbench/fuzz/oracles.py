@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scorers.contract import ENTITY_FIELDS, contract_violations
-from scorers.fields import field_credit, judge_field
-from scorers.parse import parse_answer
-from scorers.render import show
 from taskbench.fuzz.trials import Probe, Property, Trial
+from taskbench.scorers.contract import ENTITY_FIELDS, contract_violations
+from taskbench.scorers.fields import field_credit, judge_field
+from taskbench.scorers.parse import parse_answer
+from taskbench.scorers.render import show
 
 
 @dataclass(frozen=True)

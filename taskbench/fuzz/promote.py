@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from taskbench.cases import case_problems, load_cases
-from taskbench.config import load_capability_config
+from taskbench.data.capabilities import load_capability_config
+from taskbench.data.cases import case_problems, load_cases
 from taskbench.errors import DataError, TaskbenchError
 from taskbench.paths import FIXTURES
 

@@ -22,7 +22,7 @@ from taskbench.fuzz.trials import Property, Trial
 
 
 class Model(Protocol):
-    """What fuzzing needs of taskbench.live.LiveModel."""
+    """What fuzzing needs of taskbench.model.live.LiveModel."""
 
     def request(self, user_input: str, reference_date: str, context: Any = None) -> Any: ...
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT
 from taskbench.paths import TIERS
-from taskbench.prompt import DEFAULT_SYSTEM_PROMPT
 
 LM_EVAL = "lm-eval"
 
@@ -49,9 +49,9 @@ def run_import(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from taskbench.lmeval.importer import import_samples
-    from taskbench.results import RESULTS_FILE
+    from taskbench.reports.terminal import aggregate_line, summary_table
+    from taskbench.results.build import RESULTS_FILE
     from taskbench.run import new_run_id
-    from taskbench.terminal import aggregate_line, summary_table
 
     run_dir = args.out or Path("reports") / new_run_id()
     results = import_samples(args.samples, run_dir)

@@ -2,7 +2,7 @@
 
 The folder holds `<task>.yaml` (the harness's own task format), `<task>.jsonl` (one document per case) and
 `utils.py` (taskbench/lmeval/task_utils.py). Each document carries the messages taskbench sends, already
-rendered by taskbench.prompt.build_messages: the system prompt (the YAML's `description` names that field, so it
+rendered by taskbench.model.prompts.build_messages: the system prompt (the YAML's `description` names that field, so it
 becomes the system message), the case's earlier turns (`history`, sent as user/assistant turns by
 utils.HistorySampler) and the request (`input`). With `--apply_chat_template`, local-chat-completions therefore
 sends the same messages, max_tokens, temperature and seed as `pytest evals/`.
@@ -20,11 +20,11 @@ from typing import Any
 import yaml
 
 from taskbench import __version__
-from taskbench.cases import Case, Dataset, load_tier
-from taskbench.config import load_capability_config
+from taskbench.data.capabilities import load_capability_config
+from taskbench.data.cases import Case, Dataset, load_tier
 from taskbench.lmeval.metrics import MEAN_METRICS, WEIGHTED_SCORE
+from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT, answer_json, build_messages
 from taskbench.options import OPTIONS_BY_NAME
-from taskbench.prompt import DEFAULT_SYSTEM_PROMPT, answer_json, build_messages
 
 TASK_UTILS = Path(__file__).with_name("task_utils.py")
 # metadata.version of the exported task: raise it when the task's format or metrics change meaning.

@@ -1,8 +1,8 @@
 """`taskbench import lm-eval`: lm_eval's `--log_samples` output of an exported task, as a taskbench run.
 
 Each sample holds the exported document (the case record) and the model's text, so the run is rebuilt without
-the model: every answer scored by scorers.score_case, then results.json, the reports and answers.jsonl written
-by the same building blocks as `pytest evals/` (taskbench.records, .results, .analysis, .reports, .model), so
+the model: every answer scored by taskbench.scorers.score_case, then results.json, the reports and answers.jsonl written
+by the same building blocks as `pytest evals/` (taskbench.scoring.records, .results, .analysis, .reports, .model), so
 `pytest evals/ --replay RUN_DIR` replays it.
 
 lm_eval keeps only the text of an answer: finish reason, token counts and latency are not in its samples and
@@ -17,19 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scorers import score_case
-from taskbench.analysis import analyse
-from taskbench.cases import Case, Dataset, load_tier
-from taskbench.client import Answer, ServedModel
-from taskbench.config import CapabilityConfig, load_capability_config
-from taskbench.episode_run import REALISTIC
+from taskbench.data.capabilities import CapabilityConfig, load_capability_config
+from taskbench.data.cases import Case, Dataset, load_tier
 from taskbench.errors import DataError
-from taskbench.generation import GenerationReport
-from taskbench.model import ANSWERS_FILE, save_answers
+from taskbench.model.client import Answer, ServedModel
+from taskbench.model.generation import GenerationReport
+from taskbench.model.plays import REALISTIC
+from taskbench.model.session import ANSWERS_FILE, save_answers
 from taskbench.options import OPTIONS, Settings
-from taskbench.records import item_record
-from taskbench.reports import write_reports
-from taskbench.results import build_results, model_record, write_results
+from taskbench.reports.write import write_reports
+from taskbench.results.analysis import analyse
+from taskbench.results.build import build_results, model_record, write_results
+from taskbench.scorers import score_case
+from taskbench.scoring.records import item_record
 
 UNKNOWN_FINISH_REASON = "unknown"
 CHAT_PATH = "/v1/chat/completions"
@@ -48,7 +48,7 @@ class Sample:
 
 @dataclass
 class ImportedRun:
-    """A taskbench.results.FinishedRun for a run made without pytest (no episodes, no fuzzing)."""
+    """A taskbench.results.build.FinishedRun for a run made without pytest (no episodes, no fuzzing)."""
 
     run_id: str
     settings: Settings

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from scorers import score_case
-from scorers.capabilities import Expectation, read_case
-from scorers.contract import contract_violations
-from taskbench.config import load_capability_config
+from taskbench.data.capabilities import load_capability_config
+from taskbench.scorers import score_case
+from taskbench.scorers.capabilities import Expectation, read_case
+from taskbench.scorers.contract import contract_violations
 
 # Metrics averaged over every document; the weighted score and one key per capability come on top.
 MEAN_METRICS = ("score", "json_valid", "action_accuracy")
@@ -29,7 +29,7 @@ _capabilities = cache(load_capability_config)
 
 @dataclass(frozen=True)
 class DocMetrics:
-    score: float  # scorers.score_case: what taskbench reports for the item
+    score: float  # taskbench.scorers.score_case: what taskbench reports for the item
     json_valid: bool  # the output is exactly one JSON object that satisfies the contract
     action_correct: bool  # that object's action is the expected one (or an accepted alternative)
 

@@ -1,7 +1,7 @@
 """utils.py of an exported taskbench task for lm-evaluation-harness: `taskbench export lm-eval` copies this file
 beside the task's YAML, which names these functions with `!function utils.NAME`.
 
-Scoring is taskbench's own (taskbench.lmeval.metrics calls scorers.score_case), so taskbench must be installed
+Scoring is taskbench's own (taskbench.lmeval.metrics calls taskbench.scorers.score_case), so taskbench must be installed
 in the environment lm_eval runs in.
 """
 

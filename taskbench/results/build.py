@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from taskbench import __version__
-from taskbench.aggregate import summarize
-from taskbench.client import ServedModel
-from taskbench.episode_summary import episodes_section
-from taskbench.samples_summary import samples_section
+from taskbench.model.client import ServedModel
+from taskbench.results.aggregate import summarize
+from taskbench.results.episodes import episodes_section
+from taskbench.results.samples import samples_section
 
 if TYPE_CHECKING:
-    from taskbench.cases import Dataset
-    from taskbench.config import CapabilityConfig
-    from taskbench.generation import GenerationReport
-    from taskbench.model import ModelSession
+    from taskbench.data.capabilities import CapabilityConfig
+    from taskbench.data.cases import Dataset
+    from taskbench.model.generation import GenerationReport
+    from taskbench.model.session import ModelSession
     from taskbench.options import Settings
 
 RESULTS_VERSION = 1

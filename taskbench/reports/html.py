@@ -23,12 +23,12 @@ import numpy as np
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from taskbench.analysis import failing_items
-from taskbench.config import LEVELS
-from taskbench.episode_summary import failed_episodes
-from taskbench.fuzz_summary import fuzz_section
-from taskbench.report_markdown import aggregate_text, interval, percent
-from taskbench.samples_summary import changing_rows, consistency_rows
+from taskbench.results.analysis import failing_items
+from taskbench.data.capabilities import LEVELS
+from taskbench.results.episodes import failed_episodes
+from taskbench.results.fuzz import fuzz_section
+from taskbench.reports.markdown import aggregate_text, interval, percent
+from taskbench.results.samples import changing_rows, consistency_rows
 
 REPORT_HTML = "report.html"
 OUTPUT_LIMIT = 600
@@ -40,7 +40,7 @@ def template_environment() -> jinja2.Environment:
     """The environment every taskbench page is rendered in: autoescaping on, undefined names an error. One
     per process, so each template is compiled once."""
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("taskbench", "templates"),
+        loader=jinja2.PackageLoader("taskbench.reports", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -51,13 +51,13 @@ def template_environment() -> jinja2.Environment:
 
 def page_script(name: str) -> tuple[Markup, str]:
     """A script of taskbench's own (not data) and its CSP source expression, so it alone may run."""
-    code = (resources.files("taskbench") / "templates" / name).read_text(encoding="utf-8")
+    code = (resources.files("taskbench.reports") / "templates" / name).read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode("ascii")
     return Markup(code), f"'sha256-{digest}'"
 
 
 def render_html(results: Mapping[str, Any]) -> str:
-    """`results` must carry summary statistics and an analysis (see taskbench.reports.prepare)."""
+    """`results` must carry summary statistics and an analysis (see taskbench.reports.write.prepare)."""
     summary, analysis = results["summary"], results["analysis"]
     patterns = analysis["failure_patterns"]
     script, script_source = page_script("report.js")
@@ -209,7 +209,7 @@ def _label_axes(axes: Any, columns: Sequence[str], rows: Sequence[str]) -> None:
 
 def warm_up() -> None:
     """Compile the page template and draw a small figure of every kind the report has, so that the report
-    process (taskbench.report_writer) pays matplotlib's first-draw costs (~0.15 s) before the run ends."""
+    process (taskbench.reports.process) pays matplotlib's first-draw costs (~0.15 s) before the run ends."""
     template_environment().get_template("report.html.j2")
     figure = Figure(figsize=(2, 1), dpi=FIGURE_DPI, layout="constrained")
     axes = figure.add_subplot()

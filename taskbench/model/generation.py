@@ -12,9 +12,9 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from taskbench.cache import ResponseCache
-from taskbench.client import Answer, ModelClient, Request
 from taskbench.errors import RequestError, ServerGoneError, TaskbenchError
+from taskbench.model.cache import ResponseCache
+from taskbench.model.client import Answer, ModelClient, Request
 
 FLUSH_EVERY_S = 0.2
 FLUSH_AT_ANSWERS = 64

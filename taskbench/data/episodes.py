@@ -14,12 +14,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from scorers.contract import contract_violations
-from taskbench.cases import read_jsonl
-from taskbench.config import CapabilityConfig, load_capability_config
+from taskbench.data.capabilities import CapabilityConfig, load_capability_config
+from taskbench.data.cases import read_jsonl
+from taskbench.data.taskapi import TaskStore, diff_states
 from taskbench.errors import DataError
 from taskbench.paths import EPISODES_DIR, SCHEMA_DIR
-from taskbench.taskapi import TaskStore, diff_states
+from taskbench.scorers.contract import contract_violations
 
 EPISODES_PATH = EPISODES_DIR / "episodes.jsonl"
 

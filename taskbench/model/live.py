@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from taskbench.cache import ResponseCache
-from taskbench.client import Answer, ModelClient, Request, ServedModel
 from taskbench.errors import ModelError, ReplayError
-from taskbench.generation import generate
+from taskbench.model.cache import ResponseCache
+from taskbench.model.client import Answer, ModelClient, Request, ServedModel
+from taskbench.model.generation import generate
 from taskbench.options import Settings
 
 SERVED_FILE = "served.json"
@@ -58,14 +58,14 @@ class LiveModel:
         self._cache: ResponseCache | None = None
 
     def request(self, user_input: str, reference_date: str, context: Mapping[str, Any] | None = None) -> Request:
-        from taskbench.model import build_request_for
+        from taskbench.model.session import build_request_for
 
         return build_request_for(user_input, reference_date, context, self.settings)
 
     def answer_many(self, requests: Sequence[Request]) -> list[Answer]:
         """One answer per request, in order, all in flight at once; ModelError if any request failed."""
         if self._runner is None:
-            from taskbench.model import client_settings
+            from taskbench.model.session import client_settings
 
             self._runner = asyncio.Runner()
             self._cache = None if self.cache_path is None else ResponseCache(self.cache_path)

@@ -6,7 +6,7 @@ what it covers, the weight it covers, and is labelled partial.
 Every mean carries a standard error and a 95 % interval from a cluster bootstrap over templates (items
 generated from one template are correlated, so templates are the independent units), every pass rate a
 Wilson interval on the design-effect sample size, and the weighted aggregate an interval stratified by
-capability. The methods are taskbench.stats'.
+capability. The methods are taskbench.results.stats'.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scorers import FAILURE_THRESHOLD
-from taskbench import stats
-from taskbench.config import LEVELS, CapabilityConfig
+from taskbench.data.capabilities import LEVELS, CapabilityConfig
+from taskbench.results import stats
+from taskbench.scorers import FAILURE_THRESHOLD
 
 CONFIDENCE = 0.95
 DEFAULT_RESAMPLES = 2000

@@ -34,8 +34,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from scorers.contract import contract_violations
 from taskbench.paths import SCHEMA_DIR
+from taskbench.scorers.contract import contract_violations
 
 COMPARED_FIELDS = ("title", "priority", "due_date", "due_time", "attendees", "status")
 # (answer key, column) pairs an update may change.

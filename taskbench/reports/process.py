@@ -3,7 +3,7 @@ own, started once the run's answers are generated: importing matplotlib, pandas 
 happens while the items run, on another core, and the rendering overlaps results.json being written instead
 of following it. On a 10,000-item replay the run's session end drops from 1.4 s to ~0.9 s (benchmarks/ceiling.py).
 
-The process is `python -m taskbench.report_writer`, fed the finished results as one pickle on its stdin; it
+The process is `python -m taskbench.reports.process`, fed the finished results as one pickle on its stdin; it
 answers with the paths it wrote on its stdout. A plain subprocess rather than a multiprocessing pool: `spawn`
 re-imports the `__main__` of whoever called pytest.main(), which runs an unguarded script's pytest again.
 A process that cannot start, dies or fails only moves the writing back into the run's own process (said on
@@ -27,8 +27,8 @@ from typing import IO, Any
 def main() -> int:
     import pyarrow
 
-    from taskbench.report_html import warm_up
-    from taskbench.reports import write_reports  # matplotlib, jinja2, pyarrow: loaded before the results come
+    from taskbench.reports.html import warm_up
+    from taskbench.reports.write import write_reports  # matplotlib, jinja2, pyarrow: loaded before the results come
 
     warm_up()
     pyarrow.array([0])  # pyarrow imports pandas on its first conversion of Python values
@@ -64,7 +64,7 @@ class ReportWriter:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (open for the process's life; closed by close())
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "taskbench.report_writer"],
+                [sys.executable, "-m", "taskbench.reports.process"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
@@ -106,7 +106,7 @@ class ReportWriter:
                 f"taskbench: the report process failed (exit {process.returncode}: {self._last_words()}); "
                 "writing the reports here instead"
             )
-        from taskbench.reports import write_reports
+        from taskbench.reports.write import write_reports
 
         return write_reports(run_dir, results)
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from scorers import Score
-from taskbench.cases import Case
-from taskbench.client import Answer
-from taskbench.episodes import Episode
+from taskbench.data.cases import Case
+from taskbench.data.episodes import Episode
+from taskbench.model.client import Answer
+from taskbench.scorers import Score
 
 
 def case_brief(case: Case) -> dict[str, Any]:

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from taskbench.client import Answer
 from taskbench.errors import ModelError, ReplayError
-from taskbench.model import ANSWERS_FILE, load_answers
-from taskbench.results import RESULTS_FILE
+from taskbench.model.client import Answer
+from taskbench.model.session import ANSWERS_FILE, load_answers
+from taskbench.results.build import RESULTS_FILE
 
-# How results.json (taskbench.results) writes its top-level "model" key: JSON text holds no raw newline
+# How results.json (taskbench.results.build) writes its top-level "model" key: JSON text holds no raw newline
 # inside a string, and nested keys are indented deeper, so this marks the top-level key and nothing else.
 _MODEL_KEY = '\n "model": '
 

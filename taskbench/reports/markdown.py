@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from taskbench.config import LEVELS
-from taskbench.episode_summary import failed_episodes
-from taskbench.fuzz_summary import fuzz_section
-from taskbench.samples_summary import changing_rows, consistency_rows
+from taskbench.data.capabilities import LEVELS
+from taskbench.results.episodes import failed_episodes
+from taskbench.results.fuzz import fuzz_section
+from taskbench.results.samples import changing_rows, consistency_rows
 
 SUMMARY_MD = "summary.md"
 LISTED_SAFETY_FAILURES = 20
@@ -75,7 +75,7 @@ def aggregate_text(summary: Mapping[str, Any]) -> str:
 
 
 def render_markdown(results: Mapping[str, Any]) -> str:
-    """`results` must carry summary statistics and an analysis (see taskbench.reports.prepare)."""
+    """`results` must carry summary statistics and an analysis (see taskbench.reports.write.prepare)."""
     summary, analysis = results["summary"], results["analysis"]
     sections = [
         _header(results),

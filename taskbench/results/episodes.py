@@ -1,7 +1,7 @@
 """results["episodes"]: how many multi-turn episodes left the right task list, overall and per level.
 
 An episode passes when its final task list is the expected one. Episodes generated from one template are
-correlated, so the pass-rate intervals treat templates as the independent units (taskbench.stats). Errored
+correlated, so the pass-rate intervals treat templates as the independent units (taskbench.results.stats). Errored
 episodes (no verdict) are counted apart and never as failures.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from taskbench import stats
-from taskbench.config import LEVELS
+from taskbench.data.capabilities import LEVELS
+from taskbench.results import stats
 
 CONFIDENCE = 0.95
 

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from taskbench.aggregate import summary_with_statistics
-from taskbench.analysis import analyse
-from taskbench.report_html import REPORT_HTML, render_html
-from taskbench.report_markdown import SUMMARY_MD, render_markdown
-from taskbench.report_tables import write_tables
-from taskbench.step_summary import append_to_step_summary
+from taskbench.results.aggregate import summary_with_statistics
+from taskbench.results.analysis import analyse
+from taskbench.reports.html import REPORT_HTML, render_html
+from taskbench.reports.markdown import SUMMARY_MD, render_markdown
+from taskbench.reports.tables import write_tables
+from taskbench.reports.step_summary import append_to_step_summary
 
 
 def prepare(results: Mapping[str, Any]) -> dict[str, Any]:

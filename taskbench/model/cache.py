@@ -15,8 +15,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Self
 
-from taskbench.client import Answer, Request, canonical_json
 from taskbench.errors import TaskbenchError
+from taskbench.model.client import Answer, Request, canonical_json
 
 SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_S = 30.0

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from taskbench.config import LEVELS
+from taskbench.data.capabilities import LEVELS
 
 if TYPE_CHECKING:
     from taskbench.run import RunState

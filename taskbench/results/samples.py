@@ -1,7 +1,7 @@
 """results["samples"]: how consistent the model is when each case is answered K times (`--samples K`).
 
 pass@1 is the chance that one attempt passes (the mean of c/n); pass^k, tau-bench's measure, the chance that
-k fresh attempts all pass, estimated without bias per case as C(c,k)/C(n,k) (taskbench.stats). A model that
+k fresh attempts all pass, estimated without bias per case as C(c,k)/C(n,k) (taskbench.results.stats). A model that
 passes a case only sometimes has pass^k well below pass@1. Episodes form their own group, "episodes".
 """
 
@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from taskbench import stats
-from taskbench.config import LEVELS
+from taskbench.data.capabilities import LEVELS
+from taskbench.results import stats
 
 EPISODES_GROUP = "episodes"
 

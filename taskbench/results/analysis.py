@@ -13,15 +13,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from scorers import Failure, Verdict
-from scorers.contract import ACTIONS
-from taskbench import stats
-from taskbench.aggregate import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, cluster_key, summary_with_statistics
-from taskbench.config import LEVELS
+from taskbench.data.capabilities import LEVELS
+from taskbench.results import stats
+from taskbench.results.aggregate import (
+    CONFIDENCE,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    cluster_key,
+    summary_with_statistics,
+)
+from taskbench.scorers import Failure, Verdict
+from taskbench.scorers.contract import ACTIONS
 
 STRENGTH_THRESHOLD = 0.90
 WEAKNESS_THRESHOLD = 0.80
-# Below this many templates a cluster bootstrap under-covers (see taskbench.stats).
+# Below this many templates a cluster bootstrap under-covers (see taskbench.results.stats).
 FEW_TEMPLATES = 10
 WORST_TEMPLATES = 10
 EXAMPLE_IDS = 5

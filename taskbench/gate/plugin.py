@@ -11,7 +11,7 @@ the severity of their failure:
   refused before the run starts;
 * quality (exit 6): a mean score or the episode pass rate below its threshold, or a drop against the baseline
   that is larger than `max_regression` AND significant (one-sided paired cluster bootstrap at `alpha`,
-  taskbench.stats).
+  taskbench.results.stats).
 
 A passing gate leaves pytest's exit status alone (1 when items failed) unless `--gate-only` is given: then item
 failures are informational and the exit status is the gate's.
@@ -29,9 +29,9 @@ from typing import Any
 
 import pytest
 
-from taskbench import stats
-from taskbench.aggregate import DEFAULT_SEED, cluster_key
-from taskbench.baseline import (
+from taskbench.data.capabilities import load_capability_config
+from taskbench.errors import TaskbenchError
+from taskbench.gate.baseline import (
     Baseline,
     BaselineItem,
     Identity,
@@ -42,13 +42,13 @@ from taskbench.baseline import (
     run_identity,
     save_baseline,
 )
-from taskbench.config import load_capability_config
-from taskbench.episode_summary import CONFIDENCE as EPISODE_CONFIDENCE
-from taskbench.errors import TaskbenchError
 from taskbench.plugin import EXIT_INFRASTRUCTURE
-from taskbench.report_markdown import markdown_text
+from taskbench.reports.markdown import markdown_text
+from taskbench.reports.step_summary import append_to_step_summary
+from taskbench.results import stats
+from taskbench.results.aggregate import DEFAULT_SEED, cluster_key
+from taskbench.results.episodes import CONFIDENCE as EPISODE_CONFIDENCE
 from taskbench.run import RUN_STATE
-from taskbench.step_summary import append_to_step_summary
 
 EXIT_QUALITY = 6
 GATE_JSON = "gate.json"

@@ -1,6 +1,6 @@
 """`taskbench compare RUN_A RUN_B`: what changed from run A to run B, on the cases both scored.
 
-Deltas are B - A with paired cluster-bootstrap intervals (taskbench.stats; templates are the units), per
+Deltas are B - A with paired cluster-bootstrap intervals (taskbench.results.stats; templates are the units), per
 capability and for the weighted aggregate over the capabilities both runs cover, with their real weights
 (never renormalised). Cases that flipped pass -> fail (regressions) and fail -> pass (fixes) are listed.
 """
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taskbench import stats
-from taskbench.aggregate import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, cluster_key
 from taskbench.errors import TaskbenchError
-from taskbench.report_html import template_environment
-from taskbench.report_markdown import markdown_text, percent
-from taskbench.results import RESULTS_FILE
+from taskbench.reports.html import template_environment
+from taskbench.reports.markdown import markdown_text, percent
+from taskbench.results import stats
+from taskbench.results.aggregate import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, cluster_key
+from taskbench.results.build import RESULTS_FILE
 
 FORMATS = ("md", "html")
 

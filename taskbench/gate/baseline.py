@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from taskbench.errors import TaskbenchError
-from taskbench.prompt import DEFAULT_SYSTEM_PROMPT
-from taskbench.results import RESULTS_FILE
+from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT
+from taskbench.results.build import RESULTS_FILE
 
 BASELINE_VERSION = 1
 DECODING_KEYS = ("temperature", "max_tokens", "seed", "structured_outputs")

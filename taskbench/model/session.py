@@ -13,14 +13,22 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from scorers.contract import contract_schema
-from taskbench.cases import Case
-from taskbench.client import Answer, ClientSettings, ModelClient, Request, ServedModel, ordered_json, resolve_model
+from taskbench.data.cases import Case
 from taskbench.errors import ModelError, RequestError
-from taskbench.generation import GenerationReport, generate
+from taskbench.model.client import (
+    Answer,
+    ClientSettings,
+    ModelClient,
+    Request,
+    ServedModel,
+    ordered_json,
+    resolve_model,
+)
+from taskbench.model.generation import GenerationReport, generate
+from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
+from taskbench.model.server import VllmServer
 from taskbench.options import Settings
-from taskbench.prompt import DEFAULT_SYSTEM_PROMPT, build_messages
-from taskbench.server import VllmServer
+from taskbench.scorers.contract import contract_schema
 
 ANSWERS_FILE = "answers.jsonl"
 _ROW = json.JSONEncoder(ensure_ascii=False)  # json.dumps with options builds an encoder per call

@@ -10,11 +10,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from scorers.contract import contract_violations
-from scorers.schema import SchemaValidator, compile_schema
-from taskbench.config import CapabilityConfig, load_capability_config
+from taskbench.data.capabilities import CapabilityConfig, load_capability_config
 from taskbench.errors import DataError
 from taskbench.paths import SCHEMA_DIR, tier_path
+from taskbench.scorers.contract import contract_violations
+from taskbench.scorers.schema import SchemaValidator, compile_schema
 
 
 @dataclass(frozen=True)

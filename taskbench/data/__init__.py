@@ -1,0 +1,1 @@
+"""Stage 1, the data: cases and episodes read from fixtures/, the reference Task API, capability weights."""

@@ -1,0 +1,1 @@
+"""Stage 2, the model side: prompts, requests, the client, the response cache, generation, vLLM servers."""

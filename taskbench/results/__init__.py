@@ -1,0 +1,1 @@
+"""Stage 4, the numbers: results.json built once, with its statistics, aggregates, analysis and sections."""
