@@ -152,6 +152,9 @@ def test_a_failure_shrinks_to_one_minimal_request_within_the_budget():
     records, error = run("unicode", model)
     assert isinstance(error, FuzzFailure)
     assert "fuzz family unicode" in str(error)
+    # Hypothesis's "Failing test case" note shows the trial as text, not as nested dataclass reprs.
+    note = next(n for n in error.__notes__ if n.startswith("Failing test case"))
+    assert "unicode metamorphic trial (same answer; today" in note and "Probe(" not in note, note
     valid, metamorphic = records
     assert metamorphic["passed"] < metamorphic["examples"]
     [shrunk] = metamorphic["minimal"]

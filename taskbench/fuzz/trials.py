@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from taskbench.scorers.render import show
 
 Property = Literal["valid", "metamorphic", "directed", "safety"]
 
@@ -48,3 +51,35 @@ class Trial:
 
     def probes(self) -> tuple[Probe, ...]:
         return (self.base, self.variant)
+
+    def describe(self) -> str:
+        """The trial as a person reads it: both requests, their ideal answers and what relates them."""
+        relation = {
+            "metamorphic": "same answer" + (f" except {', '.join(self.ignore)}" if self.ignore else ""),
+            "directed": f"only {self.field} changes",
+            "safety": ", ".join(
+                [f"must {self.required}"] * bool(self.required)
+                + [f"must not {' or '.join(sorted(self.forbidden))}"] * bool(self.forbidden)
+            ),
+            "valid": "each answer satisfies the contract",
+        }[self.property]
+        return "\n".join(
+            [
+                f"{self.family} {self.property} trial ({relation}; today {self.variant.reference_date})",
+                f"  base:    {_request(self.base)}",
+                f"  variant: {_request(self.variant)}",
+            ]
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints a failing example with this printer; a dataclass repr of nested probes is unreadable.
+        first, *rest = self.describe().splitlines()
+        printer.text(first)
+        for line in rest:
+            printer.break_()
+            printer.text(line)
+
+
+def _request(probe: Probe) -> str:
+    expected = "no single right answer" if probe.expected is None else json.dumps(probe.expected, ensure_ascii=False)
+    return f"{show(probe.input, 300)} -> {expected}"
