@@ -10,6 +10,7 @@ from typing import Any
 from taskbench.data.capabilities import LEVELS, load_capability_config
 from taskbench.data.cases import Dataset, load_tier
 from taskbench.data.episodes import EPISODES_PATH, load_episodes
+from taskbench.datagen.content import content_stats, content_table, most_repeated
 from taskbench.datagen.episodes import build_episodes, check_episode_mix, write_episodes
 from taskbench.datagen.tiers import DEFAULT_SEED, check_dataset, generate, load_training_split, write_dataset
 from taskbench.errors import DataError
@@ -31,6 +32,12 @@ def register(subparsers: Any) -> None:
     stats_parser.add_argument("tiers", nargs="*", metavar="TIER", help=f"any of {', '.join(TIERS)}; default: all")
     stats_parser.set_defaults(run=run_stats)
 
+    content_parser = commands.add_parser(
+        "content", help="templates per capability x level, distinct requests and clusters of each tier"
+    )
+    content_parser.add_argument("tiers", nargs="*", metavar="TIER", help=f"any of {', '.join(TIERS)}; default: all")
+    content_parser.set_defaults(run=run_content)
+
     check_parser = commands.add_parser("check", help="check nesting, mix, coverage, disjointness, episodes")
     check_parser.set_defaults(run=run_check)
 
@@ -45,13 +52,29 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_stats(args: argparse.Namespace) -> int:
-    config = load_capability_config()
-    unknown = [tier for tier in args.tiers if tier not in TIERS]
+def _chosen_tiers(names: list[str]) -> list[str]:
+    unknown = [tier for tier in names if tier not in TIERS]
     if unknown:
         raise DataError(", ".join(unknown), f"no such tier (the tiers are {', '.join(TIERS)})")
-    for tier in args.tiers or TIERS:
+    return names or list(TIERS)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    config = load_capability_config()
+    for tier in _chosen_tiers(args.tiers):
         print(stats_table(load_tier(tier, config), config.names))
+        print()
+    return 0
+
+
+def run_content(args: argparse.Namespace) -> int:
+    config = load_capability_config()
+    for tier in _chosen_tiers(args.tiers):
+        data = load_tier(tier, config)
+        print(content_table(content_stats(data), config.names))
+        repeated = most_repeated(data.cases)
+        if repeated:
+            print("most repeated requests: " + "; ".join(f"{text!r} x{n}" for text, n in repeated))
         print()
     return 0
 
