@@ -477,6 +477,29 @@ json_values = st.recursive(
 )
 
 
+strict_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=8,
+)
+
+
+@given(
+    st.sampled_from(all_cases()), strict_json_values.filter(lambda value: not isinstance(value, dict)), st.text(" \n")
+)
+def test_valid_json_that_is_not_an_object_scores_half_for_format_only(record: dict, value: Any, space: str) -> None:
+    # The contract rule for valid JSON that breaks the schema: format_compliance gives half, the others nothing.
+    for capability in CAPABILITIES:
+        result = score_case({**record, "capability": capability}, space + json.dumps(value) + space)
+        assert result.failure is Failure.NOT_OBJECT, result
+        assert result.score == (0.5 if capability == "format_compliance" else 0.0)
+        assert_well_formed(result)
+
+
 @given(cases_and_capabilities, st.text())
 def test_never_raises_on_text(record: dict, output: str) -> None:
     assert_well_formed(score_case(record, output))
@@ -564,4 +587,6 @@ def test_corpus_family_parses_as_labelled_and_scores_without_raising(family: str
             result = score_case(record, item.text)
             assert_well_formed(result)
             if item.parsed_as is not Failure.NONE:
-                assert (result.score, result.failure) == (0.0, item.parsed_as)
+                # Valid JSON that is not an object breaks only the schema, worth half in format_compliance.
+                half = item.parsed_as is Failure.NOT_OBJECT and record["capability"] == "format_compliance"
+                assert (result.score, result.failure) == (0.5 if half else 0.0, item.parsed_as)
