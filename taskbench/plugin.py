@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from taskbench.artifacts import LIVE_MODEL_WANTED, write_results
 from taskbench.data.capabilities import LEVELS
 from taskbench.data.cases import Case
 from taskbench.data.episodes import Episode
@@ -29,7 +30,7 @@ from taskbench.options import add_options
 from taskbench.reports.process import ReportWriter
 from taskbench.reports.terminal import write_summary
 from taskbench.results.analysis import analyse
-from taskbench.results.build import build_results, write_results
+from taskbench.results.build import build_results
 from taskbench.run import RUN_STATE, RunState
 from taskbench.scorers import score_case
 from taskbench.scoring.episodes import judge_episode
@@ -37,8 +38,6 @@ from taskbench.scoring.records import case_brief, episode_brief, item_record
 
 EXIT_INFRASTRUCTURE = 7
 LIVE_MODEL_FIXTURE = "task_model"
-# Written by a pytest-xdist worker whose items ask for the live model: the controller only sees node ids.
-LIVE_MODEL_WANTED = "live-model-wanted"
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

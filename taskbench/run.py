@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from taskbench.artifacts import ANSWERS_FILE, load_answers, model_record, read_served, save_answers, write_served
 from taskbench.data.capabilities import CapabilityConfig, load_capability_config
 from taskbench.data.cases import Case, Dataset, load_cases, load_tier
 from taskbench.data.episodes import EPISODES_PATH, Episode, EpisodeSet, load_episodes
@@ -22,17 +23,10 @@ from taskbench.errors import ModelError, ReplayError, RequestError
 from taskbench.model.cache import ResponseCache
 from taskbench.model.client import Answer, Request
 from taskbench.model.generation import GenerationReport
-from taskbench.model.live import LiveModel, read_served, write_served
+from taskbench.model.live import LiveModel
 from taskbench.model.plays import REALISTIC, TEACHER_FORCING, EpisodePlay, answer_key
 from taskbench.model.replay import load_replay
-from taskbench.model.session import (
-    ANSWERS_FILE,
-    ModelSession,
-    build_request,
-    build_request_for,
-    load_answers,
-    save_answers,
-)
+from taskbench.model.session import ModelSession, build_request, build_request_for
 from taskbench.options import Settings, resolve_settings
 from taskbench.paths import cache_home
 from taskbench.reports.process import ReportWriter
@@ -125,11 +119,11 @@ class RunState:
         self.selected_episodes = [episode.id for episode in episodes]
         if self.settings.replay is not None:
             self._replay(cases, episodes)
-            write_served(self.run_dir, None, (self.replayed_model or {}).get("identity", ""))
+            write_served(self.run_dir, None, self.replayed_model)
             return
         self.model = ModelSession(self.settings, self.run_dir, say)
         served = self.model.open()
-        write_served(self.run_dir, served, served.identity())
+        write_served(self.run_dir, served, model_record(served))
         requests: dict[str, Request] = {}
         plays = []
         for sample, seed in enumerate(self.sample_seeds()):
@@ -161,7 +155,7 @@ class RunState:
                 cache.close()
             # Also when the server died mid-run: the answers of the finished rounds are the run's.
             self.answers = dict(answers)
-            save_answers(self.run_dir / ANSWERS_FILE, answers)
+            save_answers(self.run_dir, answers)
         self.generation = GenerationReport(
             requested=sum(r.requested for r in reports),
             from_cache=sum(r.from_cache for r in reports),
@@ -184,14 +178,14 @@ class RunState:
         missing = len(keys) - len(answers)
         self.generation = GenerationReport(len(keys), len(answers), 0, missing, time.perf_counter() - started)
         self.answers = dict(answers)
-        save_answers(self.run_dir / ANSWERS_FILE, answers)
+        save_answers(self.run_dir, answers)
 
     def live_model(self) -> LiveModel:
         """The model for requests made inside items (see taskbench/live.py)."""
         if self._live is None:
-            served, identity = read_served(self.run_dir)
+            served = read_served(self.run_dir)
             cache = None if self.settings.no_cache else self._cache_path()
-            self._live = LiveModel(self.settings, served, identity, cache)
+            self._live = LiveModel(self.settings, served.served, served.identity, cache)
         return self._live
 
     def _cache_path(self) -> Path:

@@ -201,7 +201,9 @@ def outcome(**failure: object) -> dict:
 def test_promote_appends_valid_cases_and_refuses_duplicates(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    (run_dir / "results.json").write_text(json.dumps({"fuzz": [outcome(), outcome(expected=None, input="x")]}))
+    (run_dir / "results.json").write_text(
+        json.dumps({"items": [], "fuzz": [outcome(), outcome(expected=None, input="x")]})
+    )
     out = tmp_path / "fuzz.jsonl"
     first = promote(run_dir, out)
     assert [c["id"] for c in first.added] == ["action_recognition-moderate-9001"]

@@ -1,6 +1,5 @@
 """The live model items use (fuzzing), on the HTTP layer only (a stand-in server in its own process): answers
-in order across calls that share one loop, client and cache, served from the cache once stored, and a
-served.json that a pytest-xdist worker reads back."""
+in order across calls that share one loop, client and cache, served from the cache once stored."""
 
 from __future__ import annotations
 
@@ -9,9 +8,9 @@ from pathlib import Path
 import pytest
 from standin import standin_process
 
-from taskbench.errors import ModelError, ReplayError
+from taskbench.errors import ReplayError
 from taskbench.model.client import ServedModel
-from taskbench.model.live import LiveModel, read_served, write_served
+from taskbench.model.live import LiveModel
 from taskbench.options import OPTIONS, Settings
 
 SETTINGS = Settings(**{spec.name: spec.default for spec in OPTIONS})
@@ -35,13 +34,3 @@ def test_calls_share_one_session_and_stored_answers_serve_a_replay(tmp_path: Pat
     with pytest.raises(ReplayError, match="holds no answer"):
         offline.answer(offline.request("never asked", "2026-11-24"))
     offline.close()
-
-
-def test_served_json_round_trips(tmp_path: Path) -> None:
-    served = ServedModel("m", ("http://127.0.0.1:1", "http://127.0.0.1:2"), "/w", 2048, "0.32.0")
-    write_served(tmp_path, served, served.identity())
-    assert read_served(tmp_path) == (served, served.identity())
-    write_served(tmp_path, None, "abc")
-    assert read_served(tmp_path) == (None, "abc")
-    with pytest.raises(ModelError, match=r"served\.json is missing"):
-        read_served(tmp_path / "elsewhere")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from taskbench.artifacts import load_results, results_path
 from taskbench.data.capabilities import load_capability_config
 from taskbench.data.cases import case_problems, load_cases
 from taskbench.errors import DataError, TaskbenchError
@@ -32,14 +33,9 @@ class Promotion:
 
 def read_fuzz(run: Path) -> list[dict[str, Any]]:
     """The fuzz outcomes of a run folder or of its results.json."""
-    path = run / "results.json" if run.is_dir() else run
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise TaskbenchError(f"{path}: cannot read the run's results: {exc}") from None
-    fuzz = results.get("fuzz") if isinstance(results, dict) else None
+    fuzz = load_results(run).get("fuzz")
     if not isinstance(fuzz, list):
-        raise TaskbenchError(f"{path}: holds no fuzz outcomes (was evals/test_fuzz.py run?)")
+        raise TaskbenchError(f"{results_path(run)}: holds no fuzz outcomes (was evals/test_fuzz.py run?)")
     return fuzz
 
 

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from taskbench.artifacts import RESULTS_FILE
 from taskbench.errors import TaskbenchError
 from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT
-from taskbench.results.build import RESULTS_FILE
 
 BASELINE_VERSION = 1
 DECODING_KEYS = ("temperature", "max_tokens", "seed", "structured_outputs")

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from taskbench.artifacts import RESULTS_FILE
 from taskbench.errors import TaskbenchError
 from taskbench.reports.html import template_environment
 from taskbench.reports.markdown import markdown_text, percent
 from taskbench.results import stats
 from taskbench.results.aggregate import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, cluster_key
-from taskbench.results.build import RESULTS_FILE
 
 FORMATS = ("md", "html")
 

@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from taskbench.artifacts import model_record, save_answers, write_results
 from taskbench.data.capabilities import CapabilityConfig, load_capability_config
 from taskbench.data.cases import Case, Dataset, load_tier
 from taskbench.errors import DataError
 from taskbench.model.client import Answer, ServedModel
 from taskbench.model.generation import GenerationReport
 from taskbench.model.plays import REALISTIC
-from taskbench.model.session import ANSWERS_FILE, save_answers
 from taskbench.options import OPTIONS, Settings
 from taskbench.reports.write import write_reports
 from taskbench.results.analysis import analyse
-from taskbench.results.build import build_results, model_record, write_results
+from taskbench.results.build import build_results
 from taskbench.scorers import score_case
 from taskbench.scoring.records import item_record
 
@@ -183,5 +183,5 @@ def import_samples(samples_path: Path, run_dir: Path) -> dict[str, Any]:
     results["analysis"] = analyse(results)
     write_results(run_dir, results)
     write_reports(run_dir, results)
-    save_answers(run_dir / ANSWERS_FILE, answers)
+    save_answers(run_dir, answers)
     return results

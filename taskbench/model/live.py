@@ -9,8 +9,6 @@ Requests go through the same client, response cache and concurrency limit as the
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,26 +17,8 @@ from taskbench.errors import ModelError, ReplayError
 from taskbench.model.cache import ResponseCache
 from taskbench.model.client import Answer, ModelClient, Request, ServedModel
 from taskbench.model.generation import generate
+from taskbench.model.session import build_request_for, client_settings
 from taskbench.options import Settings
-
-SERVED_FILE = "served.json"
-
-
-def write_served(run_dir: Path, served: ServedModel | None, identity: str) -> None:
-    record = {"served": None if served is None else dataclasses.asdict(served), "identity": identity}
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / SERVED_FILE).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-
-
-def read_served(run_dir: Path) -> tuple[ServedModel | None, str]:
-    path = run_dir / SERVED_FILE
-    if not path.is_file():
-        raise ModelError(f"{path} is missing: the controller did not open the model for this run")
-    record = json.loads(path.read_text(encoding="utf-8"))
-    served = record["served"]
-    if served is not None:
-        served["urls"] = tuple(served["urls"])
-    return (None if served is None else ServedModel(**served)), record["identity"]
 
 
 class LiveModel:
@@ -58,15 +38,11 @@ class LiveModel:
         self._cache: ResponseCache | None = None
 
     def request(self, user_input: str, reference_date: str, context: Mapping[str, Any] | None = None) -> Request:
-        from taskbench.model.session import build_request_for
-
         return build_request_for(user_input, reference_date, context, self.settings)
 
     def answer_many(self, requests: Sequence[Request]) -> list[Answer]:
         """One answer per request, in order, all in flight at once; ModelError if any request failed."""
         if self._runner is None:
-            from taskbench.model.session import client_settings
-
             self._runner = asyncio.Runner()
             self._cache = None if self.cache_path is None else ResponseCache(self.cache_path)
             self._client = None if self.served is None else ModelClient(self.served, client_settings(self.settings))

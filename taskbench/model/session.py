@@ -8,13 +8,13 @@ Under pytest-xdist only the controller talks to the model; it writes the answers
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from taskbench.artifacts import VLLM_LOG
 from taskbench.data.cases import Case
-from taskbench.errors import ModelError, RequestError
+from taskbench.errors import RequestError
 from taskbench.model.client import (
     Answer,
     ClientSettings,
@@ -29,9 +29,6 @@ from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
 from taskbench.model.server import VllmServer
 from taskbench.options import Settings
 from taskbench.scorers.contract import contract_schema
-
-ANSWERS_FILE = "answers.jsonl"
-_ROW = json.JSONEncoder(ensure_ascii=False)  # json.dumps with options builds an encoder per call
 
 
 def response_format(settings: Settings) -> str | None:
@@ -87,7 +84,7 @@ class ModelSession:
         from taskbench.demo_model import demo_model_server
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        log = self.run_dir / "vllm.log"
+        log = self.run_dir / VLLM_LOG
         if self.settings.vllm_serve:
             self.server = VllmServer(
                 self.settings.vllm_serve,
@@ -125,24 +122,3 @@ class ModelSession:
         if self.server is not None:
             self.server.stop()
             self.server = None
-
-
-def save_answers(path: Path, answers: dict[str, Answer | RequestError]) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        for case_id, answer in answers.items():
-            if isinstance(answer, Answer):
-                row: dict[str, Any] = {"id": case_id, "answer": vars(answer)}  # asdict deep-copies: 2.5x slower
-            else:
-                row = {"id": case_id, "error": str(answer)}
-            out.write(_ROW.encode(row) + "\n")
-
-
-def load_answers(path: Path) -> dict[str, Answer | ModelError]:
-    answers: dict[str, Answer | ModelError] = {}
-    for row in _rows(path.read_text(encoding="utf-8").splitlines()):
-        answers[row["id"]] = Answer(**row["answer"]) if "answer" in row else ModelError(row["error"])
-    return answers
-
-
-def _rows(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
-    return (json.loads(line) for line in lines if line.strip())

@@ -23,14 +23,13 @@ import numpy as np
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from taskbench.results.analysis import failing_items
 from taskbench.data.capabilities import LEVELS
+from taskbench.reports.markdown import aggregate_text, interval, percent
+from taskbench.results.analysis import failing_items
 from taskbench.results.episodes import failed_episodes
 from taskbench.results.fuzz import fuzz_section
-from taskbench.reports.markdown import aggregate_text, interval, percent
 from taskbench.results.samples import changing_rows, consistency_rows
 
-REPORT_HTML = "report.html"
 OUTPUT_LIMIT = 600
 FIGURE_DPI = 100
 

@@ -17,7 +17,6 @@ from taskbench.results.episodes import failed_episodes
 from taskbench.results.fuzz import fuzz_section
 from taskbench.results.samples import changing_rows, consistency_rows
 
-SUMMARY_MD = "summary.md"
 LISTED_SAFETY_FAILURES = 20
 LISTED_TEMPLATES = 5
 LISTED_CONFUSIONS = 5

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.csv
 import pyarrow.parquet
 
-ITEMS_CSV = "items.csv"
-ITEMS_PARQUET = "items.parquet"
+from taskbench.artifacts import ITEMS_CSV, ITEMS_PARQUET
+
 _SCALARS = frozenset({str, int, float, bool})
 _NESTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps with options builds one per call
 # results.json's item order; keys an item adds beyond these follow them.

@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from taskbench.artifacts import REPORT_HTML, SUMMARY_MD
+from taskbench.reports.html import render_html
+from taskbench.reports.markdown import render_markdown
+from taskbench.reports.step_summary import append_to_step_summary
+from taskbench.reports.tables import write_tables
 from taskbench.results.aggregate import summary_with_statistics
 from taskbench.results.analysis import analyse
-from taskbench.reports.html import REPORT_HTML, render_html
-from taskbench.reports.markdown import SUMMARY_MD, render_markdown
-from taskbench.reports.tables import write_tables
-from taskbench.reports.step_summary import append_to_step_summary
 
 
 def prepare(results: Mapping[str, Any]) -> dict[str, Any]:

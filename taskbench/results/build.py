@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-import os
-from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from taskbench import __version__
-from taskbench.model.client import ServedModel
+from taskbench.artifacts import model_record
 from taskbench.results.aggregate import summarize
 from taskbench.results.episodes import episodes_section
 from taskbench.results.samples import samples_section
@@ -24,20 +20,6 @@ if TYPE_CHECKING:
     from taskbench.options import Settings
 
 RESULTS_VERSION = 1
-RESULTS_FILE = "results.json"
-_ROW_LISTS = frozenset({"items", "errors"})
-_ROW = json.JSONEncoder(ensure_ascii=False)
-
-
-def model_record(served: ServedModel) -> dict[str, Any]:
-    return {
-        "name": served.name,
-        "urls": list(served.urls),
-        "root": served.root,
-        "max_model_len": served.max_model_len,
-        "vllm_version": served.vllm_version,
-        "identity": served.identity(),
-    }
 
 
 class FinishedRun(Protocol):
@@ -110,44 +92,3 @@ def build_results(state: FinishedRun) -> dict[str, Any]:
         "samples": samples_section(records, list(state.episode_records.values()), state.settings.samples),
         "fuzz": sorted(state.fuzz, key=lambda f: (f["family"], f["property"], f["test"])),
     }
-
-
-def results_chunks(results: Mapping[str, Any]) -> Iterator[str]:
-    """results.json's text, piece by piece: indented, except that each item and error is one line.
-
-    Indenting switches json to its pure-Python encoder, about 4x slower on the items; a line per row keeps the
-    C encoder and makes the file easy to grep and diff. Written in pieces, a 10,000-item run never holds the
-    whole text (tens of MB) at once.
-    """
-    if not results:
-        yield "{}"
-        return
-    separator = "{\n"
-    for key, value in results.items():
-        yield f"{separator} {json.dumps(key)}: "
-        separator = ",\n"
-        if key in _ROW_LISTS and value:
-            yield "[\n  "
-            for index, row in enumerate(value):
-                yield (",\n  " if index else "") + _ROW.encode(row)
-            yield "\n ]"
-        else:
-            # JSON text holds no raw newline inside a string, so this only re-indents.
-            yield json.dumps(value, ensure_ascii=False, indent=1).replace("\n", "\n ")
-    yield "\n}"
-
-
-def write_results(run_dir: Path, results: dict[str, Any]) -> Path:
-    """Write <run_dir>/results.json and point the `latest` link beside it at the run folder."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / RESULTS_FILE
-    tmp = path.with_suffix(".json.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        out.writelines(results_chunks(results))
-    tmp.replace(path)
-    latest = run_dir.parent / "latest"
-    tmp_link = run_dir.parent / f".latest-{run_dir.name}"
-    tmp_link.unlink(missing_ok=True)
-    tmp_link.symlink_to(run_dir.name)
-    os.replace(tmp_link, latest)
-    return path
