@@ -59,6 +59,7 @@ class ModelRecord(TypedDict):
     root: str | None
     max_model_len: int | None
     vllm_version: str | None
+    server_args: list[str]  # the flags of a server taskbench started ([] for one it did not)
     identity: str
 
 
@@ -69,6 +70,7 @@ def model_record(served: ServedModel) -> ModelRecord:
         "root": served.root,
         "max_model_len": served.max_model_len,
         "vllm_version": served.vllm_version,
+        "server_args": list(served.server_args),
         "identity": served.identity(),
     }
 
@@ -127,7 +129,9 @@ def read_served(run_dir: Path) -> Served:
         record = json.loads(path.read_text(encoding="utf-8"))
         served = record["served"]
         if served is not None:
-            served = ServedModel(**{**served, "urls": tuple(served["urls"])})
+            served = ServedModel(
+                **{**served, "urls": tuple(served["urls"]), "server_args": tuple(served.get("server_args", ()))}
+            )
         return Served(served, record.get("model"))  # folders of older versions hold no model record
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{path}: not a served.json written by this version of taskbench ({exc!r})") from None

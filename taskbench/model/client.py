@@ -1,7 +1,7 @@
 """Talking to a model over vLLM's OpenAI-compatible chat-completions API.
 
     Request          everything that determines an answer except the model; hashable, what the cache keys on
-    Answer           one completion: its text, why it stopped, token counts, latency
+    Answer           one completion: its text (and tool calls, reasoning), why it stopped, token counts, latency
     ServedModel      what resolve_model found on the server(s): name, replica URLs, what identifies the weights
     ClientSettings   limits and timeouts, with their defaults
     ModelClient      one pooled aiohttp session; complete() retries, spreads load and raises RequestError
@@ -50,36 +50,43 @@ def ordered_json(value: Any) -> str:
 class Request:
     """Everything that determines an answer, except the model."""
 
-    messages: tuple[tuple[str, str], ...]  # (role, content) pairs
+    # (role, content), or (role, content, compact JSON of the message's other keys: tool_calls, tool_call_id)
+    messages: tuple[tuple[str, ...], ...]
     max_tokens: int
     temperature: float
     seed: int | None
     response_format: str | None  # compact JSON text of the response_format object, key order kept
+    tools: str | None = None  # compact JSON text of the tools list (--answer-mode tools)
+    tool_choice: str | None = None
 
     @classmethod
     def chat(
         cls,
-        messages: Iterable[Mapping[str, str]],
+        messages: Iterable[Mapping[str, Any]],
         *,
         max_tokens: int,
         temperature: float = 0.0,
         seed: int | None = None,
         response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | None = None,
     ) -> Self:
         """Build from OpenAI-style message dicts; normalises types so equal requests hash equal."""
         return cls(
-            messages=tuple((str(m["role"]), str(m["content"])) for m in messages),
+            messages=tuple(_message_tuple(m) for m in messages),
             max_tokens=int(max_tokens),
             temperature=float(temperature),
             seed=None if seed is None else int(seed),
             response_format=None if response_format is None else ordered_json(response_format),
+            tools=None if tools is None else ordered_json(list(tools)),
+            tool_choice=tool_choice,
         )
 
     def payload(self, model: str) -> dict[str, Any]:
         """The /v1/chat/completions body."""
         body: dict[str, Any] = {
             "model": model,
-            "messages": [{"role": role, "content": content} for role, content in self.messages],
+            "messages": [_message_dict(message) for message in self.messages],
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
         }
@@ -87,7 +94,21 @@ class Request:
             body["seed"] = self.seed
         if self.response_format is not None:
             body["response_format"] = json.loads(self.response_format)
+        if self.tools is not None:
+            body["tools"] = json.loads(self.tools)
+            body["tool_choice"] = self.tool_choice or "auto"
         return body
+
+
+def _message_tuple(message: Mapping[str, Any]) -> tuple[str, ...]:
+    role, content = str(message["role"]), str(message["content"])
+    others = {key: value for key, value in message.items() if key not in ("role", "content")}
+    return (role, content, ordered_json(others)) if others else (role, content)
+
+
+def _message_dict(message: tuple[str, ...]) -> dict[str, Any]:
+    role, content, *others = message
+    return {"role": role, "content": content, **(json.loads(others[0]) if others else {})}
 
 
 @dataclass(frozen=True)
@@ -97,6 +118,9 @@ class Answer:
     prompt_tokens: int
     completion_tokens: int
     latency_s: float  # of the attempt that succeeded, not counting retries or queueing
+    tool_calls: str | None = None  # compact JSON list of {"name", "arguments"} (arguments as sent); None: no call
+    reasoning: str | None = None  # what the server returned apart as reasoning (a --reasoning-parser's output)
+    reasoning_tokens: int | None = None  # the server's count of them, when it gives one
 
 
 @dataclass(frozen=True)
@@ -106,11 +130,14 @@ class ServedModel:
     root: str | None  # the weights the server loaded (vLLM: the model path)
     max_model_len: int | None
     vllm_version: str | None
+    server_args: tuple[str, ...] = ()  # the flags of a server taskbench started (a tool-call parser, say)
 
     def identity(self) -> str:
         """Stable hash of what makes answers differ between servers; URLs are left out so replicas,
-        ports and restarts share cached answers."""
-        material = canonical_json([self.name, self.root, self.max_model_len, self.vllm_version])
+        ports and restarts share cached answers. A started server's flags count: another parser or chat
+        template gives other answers."""
+        fields = [self.name, self.root, self.max_model_len, self.vllm_version]
+        material = canonical_json([*fields, list(self.server_args)] if self.server_args else fields)
         return hashlib.sha256(material.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
@@ -374,12 +401,23 @@ def _parse_completion(raw: bytes, latency_s: float, mask: Callable[[str], str]) 
         data = json.loads(raw)
         choice = data["choices"][0]
         usage = data.get("usage") or {}
+        message = choice["message"]
+        calls = [
+            {"name": call["function"]["name"], "arguments": call["function"].get("arguments") or ""}
+            for call in message.get("tool_calls") or ()
+        ]
+        # vLLM >= 0.10 names it `reasoning`; older vLLM and other servers `reasoning_content`.
+        reasoning = message.get("reasoning") or message.get("reasoning_content")
+        reasoning_tokens = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
         return Answer(
-            text=choice["message"].get("content") or "",
+            text=message.get("content") or "",
             finish_reason=choice.get("finish_reason") or "unknown",
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
             latency_s=latency_s,
+            tool_calls=ordered_json(calls) if calls else None,
+            reasoning=str(reasoning) if reasoning else None,
+            reasoning_tokens=int(reasoning_tokens) if reasoning_tokens else None,
         )
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         return _Failure(f"HTTP 200 but not a chat completion ({exc!r}): {_excerpt(raw, mask)}", retryable=False)
