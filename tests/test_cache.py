@@ -21,6 +21,9 @@ answers = st.builds(
     prompt_tokens=st.integers(0, 10**6),
     completion_tokens=st.integers(0, 10**6),
     latency_s=st.floats(0, 1e4, allow_nan=False),
+    tool_calls=st.none() | texts,
+    reasoning=st.none() | texts,
+    reasoning_tokens=st.none() | st.integers(1, 10**6),
 )
 requests = st.builds(
     Request,
@@ -29,6 +32,8 @@ requests = st.builds(
     temperature=st.floats(0, 2, allow_nan=False),
     seed=st.none() | st.integers(0, 2**31),
     response_format=st.none() | texts,
+    tools=st.none() | texts,
+    tool_choice=st.none() | st.sampled_from(["auto", "required"]),
 )
 
 
@@ -108,8 +113,26 @@ def test_a_cache_of_another_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "responses.sqlite"
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version=99")
-    with pytest.raises(TaskbenchError, match=r"format 99, this taskbench reads 1"):
+    with pytest.raises(TaskbenchError, match=r"format 99, this taskbench reads 2"):
         ResponseCache(path)
+
+
+def test_a_cache_of_format_1_keeps_its_answers_and_gains_tool_calls_and_reasoning(tmp_path: Path) -> None:
+    path = tmp_path / "responses.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE answers (key TEXT PRIMARY KEY, text TEXT NOT NULL, finish_reason TEXT NOT NULL, "
+            "prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, latency_s REAL NOT NULL, "
+            "stored_at REAL NOT NULL) WITHOUT ROWID"
+        )
+        db.execute("INSERT INTO answers VALUES ('old', 'answer 1', 'stop', 1, 2, 0.1, 0)")
+        db.execute("PRAGMA user_version=1")
+    thought = Answer("", "tool_calls", 3, 4, 0.2, '[{"name":"list_tasks","arguments":"{}"}]', "hmm", 7)
+    with ResponseCache(path) as cache:
+        assert cache.get("old") == answer(1)
+        cache.put_many([("new", thought)])
+    with ResponseCache(path) as reopened:
+        assert reopened.get_many(["old", "new"]) == {"old": answer(1), "new": thought}
 
 
 def _writer(path: Path, first: int, count: int) -> None:

@@ -18,7 +18,12 @@ from typing import Self
 from taskbench.errors import TaskbenchError
 from taskbench.model.client import Answer, Request, canonical_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 2 added the answers' tool calls and reasoning; a version 1 file gets the columns (NULL: none).
+_ADDED_IN_2 = ("tool_calls TEXT", "reasoning TEXT", "reasoning_tokens INTEGER")
+_COLUMNS = (
+    "key, text, finish_reason, prompt_tokens, completion_tokens, latency_s, tool_calls, reasoning, reasoning_tokens"
+)
 _BUSY_TIMEOUT_S = 30.0
 _KEYS_PER_QUERY = 500  # below sqlite's limit on bound parameters in one statement
 _SCHEMA = """
@@ -29,7 +34,10 @@ CREATE TABLE IF NOT EXISTS answers (
     prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL,
     latency_s REAL NOT NULL,
-    stored_at REAL NOT NULL
+    stored_at REAL NOT NULL,
+    tool_calls TEXT,
+    reasoning TEXT,
+    reasoning_tokens INTEGER
 ) WITHOUT ROWID
 """
 
@@ -50,12 +58,16 @@ class ResponseCache:
             # NORMAL is crash-safe for the application under WAL; only a power cut can lose the last batches.
             self._db.execute("PRAGMA synchronous=NORMAL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise TaskbenchError(
                     f"{self.path}: response cache format {version}, this taskbench reads {SCHEMA_VERSION}; "
                     "delete the file or point --cache-dir elsewhere"
                 )
             with self._transaction():
+                # Read again under the write lock: another process may have upgraded the file meanwhile.
+                if self._db.execute("PRAGMA user_version").fetchone()[0] == 1:
+                    for column in _ADDED_IN_2:
+                        self._db.execute(f"ALTER TABLE answers ADD COLUMN {column}")
                 self._db.execute(_SCHEMA)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -85,8 +97,7 @@ class ResponseCache:
             for start in range(0, len(wanted), _KEYS_PER_QUERY):
                 chunk = wanted[start : start + _KEYS_PER_QUERY]
                 rows = self._db.execute(
-                    "SELECT key, text, finish_reason, prompt_tokens, completion_tokens, latency_s FROM answers "
-                    f"WHERE key IN ({','.join('?' * len(chunk))})",
+                    f"SELECT {_COLUMNS} FROM answers WHERE key IN ({','.join('?' * len(chunk))})",
                     chunk,
                 )
                 found.update((key, Answer(*values)) for key, *values in rows)
@@ -96,10 +107,14 @@ class ResponseCache:
         """Store (or replace) a batch of answers in one transaction: all of them or, on error, none."""
         now = time.time()
         rows = (
-            (key, a.text, a.finish_reason, a.prompt_tokens, a.completion_tokens, a.latency_s, now) for key, a in items
-        )
+            (key, a.text, a.finish_reason, a.prompt_tokens, a.completion_tokens, a.latency_s,
+             a.tool_calls, a.reasoning, a.reasoning_tokens, now)
+            for key, a in items
+        )  # fmt: skip
         with self._errors("write"), self._transaction():
-            self._db.executemany("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO answers ({_COLUMNS}, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
 
     def close(self) -> None:
         self._db.close()
