@@ -16,8 +16,9 @@ Choices each capability makes:
 
 - format_compliance: 1 when the answer satisfies the contract, 0.5 when it parses but breaks it.
 - action_recognition: 1 for the right action, 0 otherwise.
-- entity_extraction: the mean field credit (taskbench.scorers.fields) over the entity fields `expected` has; 0
-  for a wrong action, whose fields mean something else; 1 for the right action when `expected` has no
+- entity_extraction: the mean field credit (taskbench.scorers.fields) over the entity fields `expected` has,
+  weighted by `field_weights` (the run's, from fixtures/capabilities.toml; every field 1 when none are given);
+  0 for a wrong action, whose fields mean something else; 1 for the right action when `expected` has no
   entity field (a clarify case).
 - default_handling: the mean over checks: the action (a wrong one scores 0 outright), every entity
   field `expected` has (defaults and values the user gave alike), and every key the answer adds that
@@ -30,7 +31,7 @@ Choices each capability makes:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -48,6 +49,8 @@ class Expectation:
     capability: str
     expected: Mapping[str, Any]
     accept: Mapping[str, Sequence[Any]]
+    # Entity extraction's weight per field; a field not named counts 1.
+    field_weights: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def action(self) -> str:
@@ -63,11 +66,14 @@ class Expectation:
 Scorer = Callable[[Expectation, dict[str, Any]], Score]
 
 
-def score_case(case: Mapping[str, Any], output: str | None) -> Score:
-    """Score a model's raw output against a case record (a tier-file line); never raises."""
+def score_case(case: Mapping[str, Any], output: str | None, field_weights: Mapping[str, float] | None = None) -> Score:
+    """Score a model's raw output against a case record (a tier-file line); never raises. `field_weights` are
+    entity extraction's per-field weights (CapabilityConfig.field_weights); None counts every field the same."""
     expectation = read_case(case)
     if isinstance(expectation, Score):
         return expectation
+    if field_weights:
+        expectation = replace(expectation, field_weights=field_weights)
     parsed = parse_answer(output)
     details: dict[str, Any] = {"expected_action": expectation.action, "answer": parsed.answer}
     if parsed.answer is None:
@@ -126,7 +132,7 @@ def score_entity_extraction(expectation: Expectation, answer: dict[str, Any]) ->
     if wrong is not None:
         return wrong
     verdicts = _judge_entities(expectation, answer)
-    return _field_score(_mean_credit(verdicts), verdicts, answer)
+    return _field_score(_weighted_credit(verdicts, expectation.field_weights), verdicts, answer)
 
 
 def score_default_handling(expectation: Expectation, answer: dict[str, Any]) -> Score:
@@ -188,6 +194,14 @@ def _judge_entities(expectation: Expectation, answer: dict[str, Any]) -> list[Fi
 
 def _mean_credit(verdicts: Sequence[FieldVerdict]) -> float:
     return sum(v.credit for v in verdicts) / len(verdicts) if verdicts else 1.0
+
+
+def _weighted_credit(verdicts: Sequence[FieldVerdict], weights: Mapping[str, float]) -> float:
+    shares = [max(weights.get(v.name, 1.0), 0.0) for v in verdicts]
+    total = sum(shares)
+    if not total:  # no fields, or weights that give them none: nothing to weigh by
+        return _mean_credit(verdicts)
+    return sum(share * v.credit for share, v in zip(shares, verdicts, strict=True)) / total
 
 
 def _field_score(

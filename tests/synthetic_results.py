@@ -22,7 +22,10 @@ from taskbench.scorers import score_case
 
 from taskbench.data.capabilities import LEVELS, load_capability_config
 from taskbench.results.aggregate import summarize
+from taskbench.results.analysis import analyse
+from taskbench.results.build import RESULTS_VERSION
 from taskbench.results.episodes import episodes_section
+from taskbench.results.fuzz import fuzz_section
 from taskbench.results.samples import samples_section
 
 # Every one would change the page if it ran: the title, an attribute on <body>, or a new element.
@@ -38,6 +41,8 @@ XSS_PAYLOADS = (
     "javascript:alert(1)",
 )
 
+# Scored as a run scores: with the configured field weights, which summarize() records.
+FIELD_WEIGHTS = load_capability_config().field_weights
 DEFAULT_QUALITY = {
     "action_recognition": 0.95,
     "entity_extraction": 0.70,
@@ -139,7 +144,7 @@ def _sampled(
     samples = [{key: first[key] for key in ("output", "score", "passed", "failure", "finish_reason")} | {"seed": 0}]
     for seed in range(1, k):
         output, finish_reason = _answer(case, index, quality, random.Random(f"{key}/sample{seed}"))
-        score = score_case(case, output)
+        score = score_case(case, output, FIELD_WEIGHTS)
         samples.append(
             {
                 "seed": seed,
@@ -257,7 +262,7 @@ def synthetic_results(
     episode_errors: int = 0,
     fuzz: bool = False,
 ) -> dict[str, Any]:
-    """A results dict as build_results makes it. `capabilities` selects a subset (a partial run);
+    """A results dict as taskbench.results.build makes it, from made-up items. `capabilities` selects a subset (a partial run);
     `errored` moves that many items of the first capability into `errors`; `samples` answers every case
     (and episode) that many times; `episodes` adds that many episodes, the first `episode_errors` of them
     errored; `fuzz` adds fuzzing outcomes."""
@@ -276,7 +281,7 @@ def synthetic_results(
             case = {"id": case_id, "capability": capability, "level": level, "expected": expected}
             rng = random.Random(f"{seed}/{case_id}")
             output, finish_reason = _answer(case, index, quality[capability], rng)
-            score = score_case(case, output)
+            score = score_case(case, output, FIELD_WEIGHTS)
             item = {
                 "id": case_id,
                 "capability": capability,
@@ -307,8 +312,9 @@ def synthetic_results(
         for e in all_episodes[:episode_errors]
     ]
     episode_records = all_episodes[episode_errors:]
-    return {
-        "results_version": 1,
+    outcomes = synthetic_fuzz() if fuzz else []
+    results = {
+        "results_version": RESULTS_VERSION,
         "run_id": run_id,
         "created": "2026-11-24T12:00:00+00:00",
         "taskbench_version": "0.1.0",
@@ -336,5 +342,8 @@ def synthetic_results(
         "errors": errors,
         "episodes": episodes_section(episode_records, episode_errors_list, "realistic"),
         "samples": samples_section(items, episode_records, samples),
-        "fuzz": synthetic_fuzz() if fuzz else [],
+        "fuzz": outcomes,
+        "fuzz_summary": fuzz_section(outcomes),
     }
+    results["analysis"] = analyse(results)
+    return results

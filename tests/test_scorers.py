@@ -449,9 +449,14 @@ def _wrong_values(name: str, record: dict) -> st.SearchStrategy[Any]:
     return st.one_of(st.just(_DROP), strategy)
 
 
+field_weights = st.one_of(
+    st.none(), st.fixed_dictionaries({name: st.floats(0.1, 10) for name in ENTITY_FIELDS}).map(dict)
+)
+
+
 @settings(max_examples=60, suppress_health_check=[HealthCheck.filter_too_much])
-@given(st.data())
-def test_one_wrong_entity_field_costs_exactly_its_share(data: st.DataObject) -> None:
+@given(st.data(), field_weights)
+def test_one_wrong_entity_field_costs_exactly_its_weighted_share(data: st.DataObject, weights: dict | None) -> None:
     record = data.draw(st.sampled_from(entity_cases()))
     fields = _entity_fields(record)
     name = data.draw(st.sampled_from(fields))
@@ -459,9 +464,26 @@ def test_one_wrong_entity_field_costs_exactly_its_share(data: st.DataObject) -> 
     answer = {k: v for k, v in record["expected"].items() if k != name}
     if wrong is not _DROP:
         answer[name] = wrong
-    result = score(record, answer)
-    assert result.score == pytest.approx(1 - 1 / len(fields))
+    result = score_case(record, json.dumps(answer), field_weights=weights)
+    share = 1 / len(fields) if weights is None else weights[name] / sum(weights[f] for f in fields)
+    assert result.score == pytest.approx(1 - share)
     assert result.failure is (Failure.MISSING_FIELD if wrong is _DROP else Failure.WRONG_FIELD)
+
+
+def test_the_configured_field_weights_rank_what_a_wrong_value_costs() -> None:
+    weights = load_capability_config().field_weights
+    record = make_case("entity_extraction", MEETING)
+    cost = {
+        name: 1 - score_case(record, json.dumps({**MEETING, name: wrong}), field_weights=weights).score
+        for name, wrong in (("title", "Zqx"), ("due_date", "2027-01-01"), ("due_time", "09:00"))
+    }
+    assert cost["title"] > cost["due_date"] > cost["due_time"] > 0
+    # Only entity extraction weighs its fields: under default_handling the answer loses one of six equal checks
+    # (the action and five fields).
+    other = make_case("default_handling", MEETING)
+    assert score_case(other, json.dumps({**MEETING, "due_time": "09:00"}), field_weights=weights).score == (
+        pytest.approx(1 - 1 / 6)
+    )
 
 
 # --- never raises -----------------------------------------------------------------------------------

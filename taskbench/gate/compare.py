@@ -22,6 +22,7 @@ from taskbench.reports.html import template_environment
 from taskbench.reports.markdown import markdown_text, percent
 from taskbench.results import stats
 from taskbench.results.aggregate import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, cluster_key
+from taskbench.results.comparability import field_weight_difference
 
 FORMATS = ("md", "html")
 
@@ -92,7 +93,15 @@ def load_run(path: Path) -> Run:
 
 
 def compare_runs(run_a: Run, run_b: Run, *, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> Comparison:
-    """Compare on the case ids both runs scored; TaskbenchError naming both when they share none."""
+    """Compare on the case ids both runs scored; TaskbenchError naming both when they share none or were scored
+    with different field weights."""
+    weights_changed = field_weight_difference(run_a.results, run_b.results)
+    if weights_changed:
+        raise TaskbenchError(
+            f"{run_a.source} and {run_b.source} were scored with different entity_extraction field weights "
+            f"({weights_changed}), so their scores do not measure the same thing: replay one run with the other's "
+            "weights in fixtures/capabilities.toml (pytest evals/ --replay RUN) and compare the replay"
+        )
     items_a = {item["id"]: item for item in run_a.results["items"]}
     items_b = {item["id"]: item for item in run_b.results["items"]}
     common = sorted(items_a.keys() & items_b.keys())

@@ -35,7 +35,7 @@ class DocMetrics:
 
 
 def doc_metrics(case: Mapping[str, Any], output: str) -> DocMetrics:
-    score = score_case(case, output)
+    score = score_case(case, output, _capabilities().field_weights)
     answer = score.details.get("answer")
     expectation = read_case(case)
     if not isinstance(answer, dict):

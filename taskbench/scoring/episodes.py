@@ -6,7 +6,7 @@ from the expected list (taskbench.model.plays describes both). Judging needs onl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from taskbench.data.episodes import Episode
@@ -38,15 +38,18 @@ def turn_case(episode: Episode, number: int) -> dict[str, Any]:
     }
 
 
-def judge_sample(episode: Episode, mode: str, outputs: Sequence[str]) -> dict[str, Any]:
-    """Score each turn and follow the task state: realistic mode carries the model's own state forward;
-    teacher forcing applies each answer to the expected state before it. The episode passes when the final
-    state is the expected one (teacher forcing: when every turn leaves the expected state)."""
+def judge_sample(
+    episode: Episode, mode: str, outputs: Sequence[str], field_weights: Mapping[str, float] | None = None
+) -> dict[str, Any]:
+    """Score each turn (entity extraction's fields weighted by `field_weights`) and follow the task state:
+    realistic mode carries the model's own state forward; teacher forcing applies each answer to the expected
+    state before it. The episode passes when the final state is the expected one (teacher forcing: when every
+    turn leaves the expected state)."""
     expected = expected_states(episode)
     turns = []
     with TaskStore.from_tasks(episode.tasks) as store:
         for number, (turn, output) in enumerate(zip(episode.turns, outputs, strict=True), start=1):
-            score = score_case(turn_case(episode, number), output)
+            score = score_case(turn_case(episode, number), output, field_weights)
             if mode == TEACHER_FORCING:
                 with TaskStore.from_tasks(expected[number - 1]) as before:
                     after = _apply(before, output, episode.reference_date)
@@ -84,10 +87,15 @@ def _apply(store: TaskStore, output: str, reference_date: str) -> list[dict[str,
     return store.snapshot()
 
 
-def judge_episode(episode: Episode, mode: str, samples: Sequence[tuple[int, Sequence[str]]]) -> dict[str, Any]:
+def judge_episode(
+    episode: Episode,
+    mode: str,
+    samples: Sequence[tuple[int, Sequence[str]]],
+    field_weights: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
     """The episode's record from its samples' outputs ((seed, outputs per turn), sample 0 first): sample 0
     in full; with several samples the episode passes only when every sample does."""
-    judged = [(seed, judge_sample(episode, mode, outputs)) for seed, outputs in samples]
+    judged = [(seed, judge_sample(episode, mode, outputs, field_weights)) for seed, outputs in samples]
     record = {"id": episode.id, "level": episode.level, "template": episode.template, "mode": mode, **judged[0][1]}
     if len(judged) > 1:
         record["samples"] = [
