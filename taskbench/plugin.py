@@ -292,13 +292,15 @@ def judge(pytestconfig: pytest.Config) -> Callable[[Case | Episode], dict[str, A
 
 def _case_record(state: RunState, case: Case) -> dict[str, Any]:
     answers = state.answers_for_case(case)
-    scores = [score_case(case.to_record(), answer.text) for answer in answers]
+    weights = state.capabilities.field_weights
+    scores = [score_case(case.to_record(), answer.text, weights) for answer in answers]
     samples = list(zip(state.sample_seeds(), answers, scores, strict=True)) if len(answers) > 1 else []
     return item_record(case, answers[0], scores[0], samples)
 
 
 def _episode_record(state: RunState, episode: Episode) -> dict[str, Any]:
-    return judge_episode(episode, state.episode_mode, state.outputs_for_episode(episode))
+    outputs = state.outputs_for_episode(episode)
+    return judge_episode(episode, state.episode_mode, outputs, state.capabilities.field_weights)
 
 
 @pytest.hookimpl(trylast=True)

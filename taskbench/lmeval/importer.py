@@ -164,7 +164,9 @@ def import_samples(samples_path: Path, run_dir: Path) -> dict[str, Any]:
 
     answers = {s.case_id: Answer(s.output, UNKNOWN_FINISH_REASON, 0, 0, 0.0) for s in samples}
     records = {
-        case.id: item_record(case, answers[case.id], score_case(case.to_record(), answers[case.id].text))
+        case.id: item_record(
+            case, answers[case.id], score_case(case.to_record(), answers[case.id].text, capabilities.field_weights)
+        )
         for case in cases
     }
     served = _served_model(_model_args(_results_beside(samples_path)))

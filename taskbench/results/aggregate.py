@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from taskbench.data.capabilities import LEVELS, CapabilityConfig
+from taskbench.data.capabilities import FIELD_WEIGHTED, LEVELS, CapabilityConfig
 from taskbench.results import stats
 from taskbench.scorers import FAILURE_THRESHOLD
 
@@ -69,6 +69,8 @@ def summarize(
             sum(errored[name, level] for level in LEVELS),
         )
         cell["weight"] = capability.weight
+        if name == FIELD_WEIGHTED:
+            cell["field_weights"] = config.field_weights  # what its scores mean; compare refuses other weights
         cell["levels"] = {level: _cell(scored[name, level], errored[name, level]) for level in LEVELS}
         capabilities[name] = cell
 
