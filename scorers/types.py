@@ -27,6 +27,16 @@ class Failure(StrEnum):
     INVENTED_FIELD = "invented_field"
     SAFETY = "safety"
     INVALID_CASE = "invalid_case"  # the case record itself cannot be scored against
+    # --answer-mode tools: the message's tool calls did not carry exactly one contract action
+    NO_TOOL_CALL = "no_tool_call"
+    SEVERAL_TOOL_CALLS = "several_tool_calls"
+    UNKNOWN_FUNCTION = "unknown_function"
+    TOOL_ARGUMENTS = "tool_arguments_not_json"
+    TOOL_CALL_IN_TEXT = "tool_call_in_text"  # the server's tool-call parser did not recognise the call
+
+    @property
+    def is_tool_call_failure(self) -> bool:
+        return self in _TOOL_CALL_FAILURES
 
     @property
     def is_parse_failure(self) -> bool:
@@ -35,6 +45,15 @@ class Failure(StrEnum):
 
 _PARSE_FAILURES = frozenset(
     {Failure.EMPTY, Failure.CODE_FENCE, Failure.PROSE, Failure.TRUNCATED, Failure.INVALID_JSON, Failure.NOT_OBJECT}
+)
+_TOOL_CALL_FAILURES = frozenset(
+    {
+        Failure.NO_TOOL_CALL,
+        Failure.SEVERAL_TOOL_CALLS,
+        Failure.UNKNOWN_FUNCTION,
+        Failure.TOOL_ARGUMENTS,
+        Failure.TOOL_CALL_IN_TEXT,
+    }
 )
 
 

@@ -1,14 +1,17 @@
-"""taskbench's options: one table that makes the command-line flags, the environment variables and the
-`[tool.taskbench]` keys, resolved into one typed Settings value.
+"""taskbench's options: one table of rows that make the command-line flags, the environment variables and the
+pyproject.toml keys, resolved into typed values: Settings for the run (`[tool.taskbench]`, OPTIONS) and
+GateSettings for the gate (`[tool.taskbench.gate]`, GATE_OPTIONS: flags --gate-*, variables TASKBENCH_GATE_*).
 
-Precedence: command line > environment (TASKBENCH_<NAME>) > `[tool.taskbench]` in pyproject.toml > default.
+Precedence: command line > environment (TASKBENCH_<NAME>) > pyproject.toml > default. An option holding one
+value per name (--gate-min-capability NAME=VALUE) merges its layers name by name.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +21,90 @@ from taskbench.errors import TaskbenchError
 from taskbench.paths import TIERS
 
 
+GATE = "gate"
+_PYPROJECT = pytest.StashKey[dict[str, Any]]()
+
+
 @dataclass(frozen=True)
 class OptionSpec:
+    """One option. `kind` converts a value from any source (a type, or a function raising ValueError);
+    `section` is the pyproject table under [tool.taskbench] ("" for that table itself)."""
+
     name: str
     help: str
     default: Any
-    kind: type = str
+    kind: Callable[[Any], Any] = str
     choices: tuple[str, ...] | None = None
     repeatable: bool = False
+    section: str = ""
+    flag_name: str | None = None  # when the flag is not --<section>-<name>
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.section}_{self.name}" if self.section else self.name
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.flag_name or "--" + self.qualified.replace("_", "-")
 
     @property
     def env(self) -> str:
-        return "TASKBENCH_" + self.name.upper()
+        return "TASKBENCH_" + self.qualified.upper()
+
+    @property
+    def dest(self) -> str:
+        return "taskbench_" + self.qualified
+
+    @property
+    def key(self) -> str:
+        table = f"tool.taskbench.{self.section}" if self.section else "tool.taskbench"
+        return f"[{table}] {self.name}"
+
+
+def _number(value: Any, kind: type) -> Any:
+    # TOML and the command line give str, int or float; a bool is never a number here.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if kind is int and isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"expected a whole number, got {value!r}")
+        value = int(value)
+    return kind(value)
+
+
+def _fraction(value: Any) -> float:
+    number = _number(value, float)
+    if not 0 <= number <= 1:
+        raise ValueError(f"expected a fraction between 0 and 1 (0.7 means 70 %), got {value!r}")
+    return number
+
+
+def _significance(value: Any) -> float:
+    number = _number(value, float)
+    if not 0 < number < 0.5:
+        raise ValueError(f"expected a significance level above 0 and below 0.5, got {value!r}")
+    return number
+
+
+def _at_least_one(value: Any) -> int:
+    number = _number(value, int)
+    if number < 1:
+        raise ValueError(f"expected at least 1, got {value!r}")
+    return number
+
+
+def _per_name(value: Any) -> dict[str, float]:
+    """A TOML table {name = fraction} or NAME=VALUE strings."""
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        pairs = []
+        for entry in value:
+            name, sep, number = str(entry).partition("=")
+            if not sep or not name.strip():
+                raise ValueError(f"expected NAME=VALUE, got {entry!r}")
+            pairs.append((name.strip(), number.strip()))
+    return {str(name): _fraction(number) for name, number in pairs}
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -61,6 +132,27 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec("model", "served model name; default: the one model the server lists", None),
     OptionSpec("vllm_serve", "spawn a vLLM server for this model path or name for the run", None),
+    OptionSpec(
+        "vllm_arg",
+        "a flag for the vLLM server taskbench starts (--vllm-serve or the demo model), e.g. "
+        "--vllm-arg=--tool-call-parser=hermes; repeat for several. Environment: comma-separated",
+        (),
+        repeatable=True,
+    ),
+    OptionSpec(
+        "answer_mode",
+        "how the model answers: JSON in the message text (content) or one call of the contract's functions (tools)",
+        "content",
+        choices=("content", "tools"),
+    ),
+    OptionSpec("tool_choice", "tool_choice sent in tools mode", "auto", choices=("auto", "required")),
+    OptionSpec(
+        "reasoning",
+        "take a leading <think> block (strip: also one opened by the chat template) out of the answer before "
+        "scoring; off scores the raw text",
+        "auto",
+        choices=("auto", "strip", "off"),
+    ),
     OptionSpec("api_key", "API key sent as a Bearer token (never written to reports)", None),
     OptionSpec(
         "structured_outputs",
@@ -90,6 +182,82 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("run_id", "name of this run's report folder; default: a UTC timestamp", None),
 )
 
+GATE_OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("min_aggregate", "gate: minimum weighted aggregate score, 0-1", None, kind=_fraction, section=GATE),
+    OptionSpec(
+        "min_capability",
+        "gate: minimum mean score of one capability, NAME=VALUE (0-1); repeat for several. Environment: "
+        "comma-separated",
+        {},
+        kind=_per_name,
+        repeatable=True,
+        section=GATE,
+    ),
+    OptionSpec(
+        "min_episode_pass_rate",
+        "gate: minimum share of episodes whose final task list is right, 0-1; fails closed when no episodes ran",
+        None,
+        kind=_fraction,
+        section=GATE,
+    ),
+    OptionSpec(
+        "max_regression",
+        "gate: the drop against --baseline that matters, in score points 0-1 (0.02 = 2 pt)",
+        0.0,
+        kind=_fraction,
+        section=GATE,
+    ),
+    OptionSpec(
+        "mode",
+        "gate: superiority fails on a significant drop beyond max_regression; non_inferiority passes only when "
+        "the drop is shown to be below it (thin evidence fails)",
+        "superiority",
+        choices=("superiority", "non_inferiority"),
+        section=GATE,
+    ),
+    OptionSpec(
+        "correction",
+        "gate: how the regression checks of one run share alpha in superiority mode (one family)",
+        "holm",
+        choices=("holm", "bonferroni", "none"),
+        section=GATE,
+    ),
+    OptionSpec("max_errors", "gate: largest allowed fraction of errored items, 0-1", 0.0, kind=_fraction, section=GATE),
+    OptionSpec(
+        "min_cases", "gate: fewest scored cases per capability a check accepts", 20, kind=_at_least_one, section=GATE
+    ),
+    OptionSpec(
+        "alpha",
+        "gate: one-sided significance level of the regression checks, family-wise",
+        0.05,
+        kind=_significance,
+        section=GATE,
+    ),
+    OptionSpec(
+        "baseline",
+        "gate: compare with this baseline (written by --save-baseline)",
+        None,
+        kind=Path,
+        section=GATE,
+        flag_name="--baseline",
+    ),
+    OptionSpec(
+        "save_baseline",
+        "write this run's per-case scores and settings as a baseline for --baseline",
+        None,
+        kind=Path,
+        section=GATE,
+        flag_name="--save-baseline",
+    ),
+    OptionSpec(
+        "only",
+        "gate: the exit status is the gate's verdict; failing items are informational",
+        False,
+        kind=bool,
+        section=GATE,
+    ),
+)
+
 OPTIONS_BY_NAME = {spec.name: spec for spec in OPTIONS}
 
 
@@ -103,6 +271,10 @@ class Settings:
     model_url: tuple[str, ...]
     model: str | None
     vllm_serve: str | None
+    vllm_arg: tuple[str, ...]
+    answer_mode: str
+    tool_choice: str
+    reasoning: str
     api_key: str | None = field(repr=False)
     structured_outputs: str
     max_tokens: int
@@ -128,53 +300,62 @@ class Settings:
         return {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v for k, v in data.items()}
 
 
+@dataclass(frozen=True)
+class GateSettings:
+    min_aggregate: float | None
+    min_capability: dict[str, float]
+    min_episode_pass_rate: float | None
+    max_regression: float
+    mode: str
+    correction: str
+    max_errors: float
+    min_cases: int
+    alpha: float
+    baseline: Path | None
+    save_baseline: Path | None
+    only: bool
+
+    @property
+    def active(self) -> bool:
+        return (
+            self.only
+            or self.min_aggregate is not None
+            or bool(self.min_capability)
+            or self.min_episode_pass_rate is not None
+            or self.baseline is not None
+        )
+
+    def public(self) -> dict[str, Any]:
+        return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self).items()}
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("taskbench", "taskbench: evaluate a Task API model")
-    for spec in OPTIONS:
-        help_text = f"{spec.help} (default: {_show_default(spec)}; env {spec.env})"
+    for spec in OPTIONS + GATE_OPTIONS:
+        help_text = f"{spec.help} (default: {_show_default(spec)}; env {spec.env}; pyproject {spec.key})"
         if spec.kind is bool:
-            group.addoption(spec.flag, action="store_true", default=None, dest=f"taskbench_{spec.name}", help=help_text)
+            group.addoption(spec.flag, action="store_true", default=None, dest=spec.dest, help=help_text)
         else:
             group.addoption(
                 spec.flag,
                 action="append" if spec.repeatable else "store",
                 default=None,
                 choices=spec.choices,
-                dest=f"taskbench_{spec.name}",
-                metavar=spec.name.upper(),
+                dest=spec.dest,
+                metavar="NAME=VALUE" if spec.kind is _per_name else spec.name.upper(),
                 help=help_text,
             )
 
 
 def _show_default(spec: OptionSpec) -> str:
-    if spec.default in (None, ()):
+    if spec.default in (None, (), {}):
         return "none"
     return str(spec.default)
 
 
 def resolve_settings(config: pytest.Config) -> Settings:
     """Merge command line, environment and pyproject.toml; a bad value is a TaskbenchError naming its source."""
-    table = _pyproject_table(config.rootpath / "pyproject.toml")
-    # [tool.taskbench.gate] is read by the gate plugin (taskbench/gate.py).
-    unknown = set(table) - set(OPTIONS_BY_NAME) - {"gate"}
-    if unknown:
-        raise TaskbenchError(
-            f"{config.rootpath / 'pyproject.toml'}: [tool.taskbench] has unknown keys: {', '.join(sorted(unknown))}"
-        )
-    values = {}
-    for spec in OPTIONS:
-        given = config.getoption(f"taskbench_{spec.name}")
-        if given is not None:
-            values[spec.name] = _convert(spec, given, f"option {spec.flag}")
-        elif spec.env in os.environ:
-            raw = os.environ[spec.env]
-            value: Any = [part.strip() for part in raw.split(",") if part.strip()] if spec.repeatable else raw
-            values[spec.name] = _convert(spec, value, f"environment variable {spec.env}")
-        elif spec.name in table:
-            values[spec.name] = _convert(spec, table[spec.name], f"pyproject.toml [tool.taskbench] {spec.name}")
-        else:
-            values[spec.name] = spec.default
-    settings = Settings(**values)
+    settings = Settings(**_resolve(config, OPTIONS))
     if settings.samples < 1:
         raise TaskbenchError(f"--samples must be at least 1, got {settings.samples}")
     if settings.samples > 1 and settings.temperature == 0:
@@ -182,17 +363,89 @@ def resolve_settings(config: pytest.Config) -> Settings:
             f"--samples {settings.samples} at --temperature 0 is refused: greedy decoding gives the same answer "
             "every time, so pass^k would equal pass@1 by construction; set --temperature above 0 (e.g. 0.8)"
         )
+    if settings.answer_mode == "tools" and settings.structured_outputs == "on":
+        raise TaskbenchError(
+            "--structured-outputs on constrains the message text, which --answer-mode tools does not score: "
+            "to constrain tool calls, use --tool-choice required"
+        )
+    if settings.vllm_arg and settings.model_url:
+        raise TaskbenchError(
+            "--vllm-arg is for a server taskbench starts, and --model-url names one it does not: "
+            "give those flags to your own `vllm serve`"
+        )
     return settings
 
 
-def _pyproject_table(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise TaskbenchError(f"{path}: cannot read [tool.taskbench]: {exc}") from None
-    return {k.replace("-", "_"): v for k, v in data.get("tool", {}).get("taskbench", {}).items()}
+def resolve_gate_settings(config: pytest.Config, capabilities: Sequence[str]) -> GateSettings:
+    """The gate's settings; paths are relative to where pytest was invoked, as taskbench's other paths are."""
+    values = _resolve(config, GATE_OPTIONS)
+    unknown_names = set(values["min_capability"]) - set(capabilities)
+    if unknown_names:
+        raise TaskbenchError(
+            f"gate minimum for unknown capabilities {', '.join(sorted(unknown_names))} "
+            f"(the capabilities are: {', '.join(capabilities)})"
+        )
+    if values["mode"] == "non_inferiority" and values["max_regression"] == 0:
+        raise TaskbenchError(
+            "--gate-mode non_inferiority needs --gate-max-regression above 0: it passes only a drop shown to be "
+            "smaller than that, and no drop is shown to be smaller than 0"
+        )
+    invocation_dir = config.invocation_params.dir
+    for name in ("baseline", "save_baseline"):
+        values[name] = values[name] and invocation_dir / values[name]
+    return GateSettings(**values)
+
+
+def _resolve(config: pytest.Config, specs: Sequence[OptionSpec]) -> dict[str, Any]:
+    """Each option's value from its highest layer (or, for one value per name, the layers merged by name); a bad
+    value or an unknown pyproject key is a TaskbenchError naming its source."""
+    section = specs[0].section
+    table = _pyproject_table(config)
+    if section:
+        table = table.get(section, {})
+        if not isinstance(table, dict):
+            raise TaskbenchError(f"{config.rootpath / 'pyproject.toml'}: [tool.taskbench] {section} must be a table")
+        table = {key.replace("-", "_"): value for key, value in table.items()}
+    sections = {spec.section for spec in GATE_OPTIONS} if not section else set()
+    unknown = set(table) - {spec.name for spec in specs} - sections
+    if unknown:
+        where = specs[0].key.split("]")[0] + "]"
+        raise TaskbenchError(
+            f"{config.rootpath / 'pyproject.toml'}: {where} has unknown keys: {', '.join(sorted(unknown))}"
+        )
+    values = {}
+    for spec in specs:
+        layers = []
+        if spec.name in table:
+            layers.append(_convert(spec, table[spec.name], f"pyproject.toml {spec.key}"))
+        if spec.env in os.environ:
+            raw = os.environ[spec.env]
+            value: Any = [part.strip() for part in raw.split(",") if part.strip()] if spec.repeatable else raw
+            layers.append(_convert(spec, value, f"environment variable {spec.env}"))
+        given = config.getoption(spec.dest)
+        if given is not None:
+            layers.append(_convert(spec, given, f"option {spec.flag}"))
+        if isinstance(spec.default, dict):
+            values[spec.name] = {name: v for layer in layers for name, v in layer.items()}
+        else:
+            values[spec.name] = layers[-1] if layers else spec.default
+    return values
+
+
+def _pyproject_table(config: pytest.Config) -> dict[str, Any]:
+    """[tool.taskbench] of the rootdir's pyproject.toml, read once per run."""
+    if _PYPROJECT in config.stash:
+        return config.stash[_PYPROJECT]
+    path = config.rootpath / "pyproject.toml"
+    table = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise TaskbenchError(f"{path}: cannot read [tool.taskbench]: {exc}") from None
+        table = {k.replace("-", "_"): v for k, v in data.get("tool", {}).get("taskbench", {}).items()}
+    config.stash[_PYPROJECT] = table
+    return table
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -200,10 +453,10 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _convert(spec: OptionSpec, value: Any, source: str) -> Any:
-    if spec.repeatable:
-        items = [value] if isinstance(value, str) else list(value)
-        return tuple(str(item) for item in items)
     try:
+        if spec.repeatable:
+            items = [value] if isinstance(value, str) else value
+            return tuple(str(item) for item in items) if spec.kind is str else spec.kind(items)
         if spec.kind is bool:
             if isinstance(value, bool):
                 return value

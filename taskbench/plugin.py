@@ -26,13 +26,13 @@ from taskbench.data.cases import Case
 from taskbench.data.episodes import Episode
 from taskbench.errors import DataError, ModelError, TaskbenchError
 from taskbench.model.live import LiveModel
+from taskbench.model.reading import reader_for, record_fields, score_reading
 from taskbench.options import add_options
 from taskbench.reports.process import ReportWriter
 from taskbench.reports.terminal import write_summary
 from taskbench.results.analysis import analyse
 from taskbench.results.build import build_results
 from taskbench.run import RUN_STATE, RunState
-from taskbench.scorers import score_case
 from taskbench.scoring.episodes import judge_episode
 from taskbench.scoring.records import case_brief, episode_brief, item_record
 
@@ -293,9 +293,11 @@ def judge(pytestconfig: pytest.Config) -> Callable[[Case | Episode], dict[str, A
 def _case_record(state: RunState, case: Case) -> dict[str, Any]:
     answers = state.answers_for_case(case)
     weights = state.capabilities.field_weights
-    scores = [score_case(case.to_record(), answer.text, weights) for answer in answers]
+    reader = reader_for(state.settings)
+    readings = [reader.read(answer) for answer in answers]
+    scores = [score_reading(case.to_record(), reading, weights) for reading in readings]
     samples = list(zip(state.sample_seeds(), answers, scores, strict=True)) if len(answers) > 1 else []
-    return item_record(case, answers[0], scores[0], samples)
+    return {**item_record(case, answers[0], scores[0], samples), **record_fields(answers[0], readings[0])}
 
 
 def _episode_record(state: RunState, episode: Episode) -> dict[str, Any]:

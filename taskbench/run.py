@@ -25,6 +25,7 @@ from taskbench.model.client import Answer, Request
 from taskbench.model.generation import GenerationReport
 from taskbench.model.live import LiveModel
 from taskbench.model.plays import REALISTIC, TEACHER_FORCING, EpisodePlay, answer_key
+from taskbench.model.reading import reader_for
 from taskbench.model.replay import load_replay
 from taskbench.model.session import ModelSession, build_request, build_request_for
 from taskbench.options import Settings, resolve_settings
@@ -130,7 +131,8 @@ class RunState:
             seeded = dataclasses.replace(self.settings, seed=seed)
             requests.update({answer_key(case.id, sample=sample): build_request(case, seeded) for case in cases})
             build = functools.partial(build_request_for, settings=seeded)
-            plays += [EpisodePlay(episode, self.episode_mode, sample, build) for episode in episodes]
+            read = reader_for(self.settings).read
+            plays += [EpisodePlay(episode, self.episode_mode, sample, build, read) for episode in episodes]
         total = len(requests) + sum(len(play.episode.turns) for play in plays)
         answers: dict[str, Answer | RequestError] = {}
         reports = []
@@ -214,10 +216,11 @@ class RunState:
         return [self.answer_for(answer_key(case.id, sample=sample)) for sample in range(self.settings.samples)]
 
     def outputs_for_episode(self, episode: Episode) -> list[tuple[int, list[str]]]:
-        """(seed, the output of every turn) for each sample of an episode."""
+        """(seed, the output of every turn, as read: taskbench.model.reading) for each sample of an episode."""
         turns = range(1, len(episode.turns) + 1)
+        reader = reader_for(self.settings)
         return [
-            (seed, [self.answer_for(answer_key(episode.id, number, sample)).text for number in turns])
+            (seed, [reader.read(self.answer_for(answer_key(episode.id, number, sample))).output for number in turns])
             for sample, seed in enumerate(self.sample_seeds())
         ]
 

@@ -29,8 +29,10 @@ from taskbench.demo_model.train import IGNORED, batch_order, batch_tensors, lear
 from taskbench.errors import DataError
 from taskbench.model import prompts
 from taskbench.model.prompts import answer_json, build_messages
+from taskbench.model.tools import TOOL_RESULT, tool_definitions
 
-TINY = Hyperparameters(vocab_size=300, steps=3, batch_size=4, warmup_steps=1, context_length=512)
+# A 300-token vocabulary merges little, so the tools-mode history example needs more room than 512.
+TINY = Hyperparameters(vocab_size=300, steps=3, batch_size=4, warmup_steps=1, context_length=768)
 
 
 def case_record(number: int, user_input: str, expected: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -135,6 +137,27 @@ def test_training_prompt_is_what_the_served_template_renders(tokenizer) -> None:
     assert tokenizer.decode(example.input_ids[: example.target_start]) == served
     assert tokenizer.decode(example.input_ids[example.target_start :]) == answer_json(case.expected) + END
     assert served.count("<|assistant|>") == 2  # the history's answer and the generation prompt
+
+
+def test_tools_mode_prompt_lists_the_functions_and_the_answer_is_one_hermes_call(tokenizer) -> None:
+    case = Case(**RECORDS[3])
+    messages = case_messages(case, "tools")
+    example = encode_example(tokenizer, messages, case.expected, "tools")
+    served = tokenizer.apply_chat_template(
+        messages, tools=tool_definitions(), add_generation_prompt=True, tokenize=False
+    )
+    assert tokenizer.decode(example.input_ids[: example.target_start]) == served
+    assert served.startswith("<|tools|>create_task complete_task list_tasks delete_task update_task ask_clarification")
+    # The history's answer is a call followed by its result, as a tools API conversation has it.
+    assert '<|assistant|><tool_call>{"name": "list_tasks", "arguments": {"filter":"all"}}</tool_call><|end|>' in served
+    assert "<|tool|>" + TOOL_RESULT + END in served
+    answer = tokenizer.decode(example.input_ids[example.target_start :])
+    assert (
+        answer == '<tool_call>{"name": "complete_task", "arguments": {"title":"Dentist appointment"}}</tool_call>' + END
+    )
+    # Ordinary tokens, so a grammar backend can emit them and a server without the parser keeps them in the text.
+    assert "<tool_call>" not in tokenizer.all_special_tokens
+    assert len(tokenizer.tokenize("<tool_call></tool_call>")) == 2
 
 
 @given(user_input=st.text(max_size=60), title=st.text(min_size=1, max_size=30))
@@ -247,7 +270,7 @@ def test_tiny_build_saves_a_model_vllm_can_load(training_split: Path, cache: Pat
     assert config.eos_token_id == tokenizer.eos_token_id
     assert (folder / "model.safetensors").is_file()
     info = json.loads((folder / build.BUILD_INFO).read_text())
-    assert info["examples"] == len(RECORDS) and info["key"] == build.cache_key(training_split, TINY)
+    assert info["examples"] == 2 * len(RECORDS) and info["key"] == build.cache_key(training_split, TINY)
     assert any(line.startswith(f"step {TINY.steps}/{TINY.steps}") for line in lines)
 
     weights = (folder / "model.safetensors").read_bytes()

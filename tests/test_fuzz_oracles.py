@@ -107,6 +107,9 @@ class ScriptedModel:
         self.sent.append(list(requests))
         return [Reply("not json" if self.wrong(text) else json.dumps(self.expected.get(text, {}))) for text in requests]
 
+    def output(self, answer):
+        return answer.text
+
 
 def run(family_name, model, profile="ci"):
     """Run one family under `profile`; its records and the exception it ended with (None if it passed)."""

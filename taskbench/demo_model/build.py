@@ -23,7 +23,7 @@ from filelock import FileLock, Timeout
 
 from taskbench.demo_model.hyperparameters import Hyperparameters
 from taskbench.errors import DataError, TaskbenchError
-from taskbench.model import prompts
+from taskbench.model import prompts, tools
 from taskbench.paths import cache_home
 
 ANSWER_ROOM = 256  # tokens left free after the longest prompt for the model's answer
@@ -32,9 +32,9 @@ DATA_ERROR_EXIT = 3  # the training process's exit code for a DataError, sent as
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-# One conversation that exercises every part of the rendering: task list, history, answer. How
-# taskbench.model.prompts renders it is part of the key, so a change to the training text rebuilds the
-# model while a refactor of prompts.py that renders the same text does not.
+# One conversation that exercises every part of the rendering: task list, history, answer, tools. How
+# taskbench.model.prompts and taskbench.model.tools render it is part of the key, so a change to the
+# training text rebuilds the model while a refactor that renders the same text does not.
 RENDERING_PROBE = {
     "reference_date": "2026-11-24",
     "user_input": "move the dentist appointment to next Friday at 3pm",
@@ -52,14 +52,21 @@ RENDERING_PROBE = {
 
 
 def key_sources(training_split: Path) -> list[Path]:
-    """Every file a build is made from (besides how taskbench.model.prompts renders, see RENDERING_PROBE)."""
+    """Every file a build is made from (besides how taskbench.model.prompts and .tools render, see
+    RENDERING_PROBE)."""
     return [training_split, prompts.DEFAULT_SYSTEM_PROMPT, *sorted(PACKAGE_DIR.glob("*.py"))]
 
 
 def rendering_fingerprint() -> bytes:
     probe = RENDERING_PROBE
     messages = prompts.build_messages(probe["reference_date"], probe["user_input"], probe["context"])
-    return json.dumps([messages, prompts.answer_json(probe["answer"])], ensure_ascii=False).encode()
+    rendered = [
+        messages,
+        prompts.answer_json(probe["answer"]),
+        tools.tools_messages(messages),
+        tools.tool_definitions(),
+    ]
+    return json.dumps(rendered, ensure_ascii=False).encode()
 
 
 def cache_key(training_split: Path, hp: Hyperparameters) -> str:

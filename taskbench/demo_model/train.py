@@ -1,4 +1,5 @@
-"""Training the demo model: a tiny Llama trained on the training split, loss on the answer only.
+"""Training the demo model: a tiny Llama trained on the training split, loss on the answer only. Every
+case is one example in each answer mode (content and tools, see taskbench.demo_model.tokenizer).
 
 Run as `python -m taskbench.demo_model.train FOLDER TRAINING_SPLIT HYPERPARAMETERS_JSON` by the build
 (taskbench.demo_model.build), which relays the progress lines this prints.
@@ -24,6 +25,7 @@ from taskbench.data.cases import load_cases
 from taskbench.demo_model.build import ANSWER_ROOM, BUILD_INFO, DATA_ERROR_EXIT, cache_key
 from taskbench.demo_model.hyperparameters import Hyperparameters
 from taskbench.demo_model.tokenizer import (
+    ANSWER_MODES,
     END,
     Example,
     case_messages,
@@ -146,17 +148,23 @@ def build_model(folder: Path, training_split: Path, hp: Hyperparameters, progres
     started = time.monotonic()
     cases = load_cases(training_split).cases
     tokenizer = train_tokenizer((text for case in cases for text in case_texts(case)), hp.vocab_size, hp.context_length)
-    examples = [encode_example(tokenizer, case_messages(case), case.expected) for case in cases]
+    sources = [case for case in cases for _ in ANSWER_MODES]
+    examples = [
+        encode_example(tokenizer, case_messages(case, mode), case.expected, mode)
+        for case in cases
+        for mode in ANSWER_MODES
+    ]
     lengths = [len(e) for e in examples]
-    longest = max(range(len(cases)), key=lengths.__getitem__)
+    longest = max(range(len(examples)), key=lengths.__getitem__)
     if lengths[longest] + ANSWER_ROOM > hp.context_length:
         raise DataError(
-            cases[longest].origin,
+            sources[longest].origin,
             f"is {lengths[longest]} tokens; the demo model's context of {hp.context_length} tokens"
             f" must leave {ANSWER_ROOM} for the answer",
         )
     progress(
-        f"{len(examples)} examples from {training_split}: {statistics.mean(lengths):.0f} tokens on average,"
+        f"{len(examples)} examples ({len(cases)} cases x {len(ANSWER_MODES)} answer modes) from {training_split}:"
+        f" {statistics.mean(lengths):.0f} tokens on average,"
         f" {lengths[longest]} at most ({len(tokenizer)}-token vocabulary)"
     )
     result = train(examples, hp, len(tokenizer), tokenizer.convert_tokens_to_ids(END), progress)

@@ -28,6 +28,8 @@ class Model(Protocol):
 
     def answer_many(self, requests: Sequence[Any]) -> list[Any]: ...
 
+    def output(self, answer: Any) -> str: ...
+
 
 class FuzzFailure(AssertionError):
     """A property failed; the message names the family and shows each failing request."""
@@ -97,7 +99,7 @@ class Answers:
             return None
         if new:
             answers = self.model.answer_many([self.model.request(p.input, p.reference_date) for p in new.values()])
-            self.outputs.update((key, answer.text) for key, answer in zip(new, answers, strict=True))
+            self.outputs.update((key, self.model.output(answer)) for key, answer in zip(new, answers, strict=True))
         return self.outputs
 
 

@@ -17,6 +17,7 @@ from taskbench.errors import ModelError, ReplayError
 from taskbench.model.cache import ResponseCache
 from taskbench.model.client import Answer, ModelClient, Request, ServedModel
 from taskbench.model.generation import generate
+from taskbench.model.reading import reader_for
 from taskbench.model.session import build_request_for, client_settings
 from taskbench.options import Settings
 
@@ -50,6 +51,10 @@ class LiveModel:
 
     def answer(self, request: Request) -> Answer:
         return self.answer_many([request])[0]
+
+    def output(self, answer: Answer) -> str:
+        """What the scorers read of `answer` under the run's --answer-mode and --reasoning."""
+        return reader_for(self.settings).read(answer).output
 
     async def _answer_many(self, requests: Sequence[Request]) -> list[Answer]:
         keyed = {str(index): request for index, request in enumerate(requests)}

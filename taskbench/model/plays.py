@@ -19,6 +19,7 @@ from taskbench.data.episodes import Episode
 from taskbench.data.taskapi import TaskStore
 from taskbench.errors import RequestError
 from taskbench.model.client import Answer, Request
+from taskbench.model.reading import Reading
 from taskbench.scorers import parse_answer
 
 REALISTIC = "realistic"
@@ -57,12 +58,21 @@ def turn_context(episode: Episode, number: int, mode: str, outputs: Sequence[str
 class EpisodePlay:
     """One sample of one episode being played on the controller."""
 
-    def __init__(self, episode: Episode, mode: str, sample: int, build: Callable[..., Request]) -> None:
-        # build(user_input, reference_date, context) -> Request, with this sample's seed.
+    def __init__(
+        self,
+        episode: Episode,
+        mode: str,
+        sample: int,
+        build: Callable[..., Request],
+        read: Callable[[Answer], Reading] = Reading.of_text,
+    ) -> None:
+        # build(user_input, reference_date, context) -> Request, with this sample's seed; read(answer): what
+        # the answer said (taskbench.model.reading), carried into the next turn's history and task list.
         self.episode = episode
         self.mode = mode
         self.sample = sample
         self.build = build
+        self.read = read
         self.requested = 0
 
     def key(self, turn: int) -> str:
@@ -76,7 +86,7 @@ class EpisodePlay:
             answer = answers.get(self.key(number))
             if not isinstance(answer, Answer):
                 return {}
-            outputs.append(answer.text)
+            outputs.append(self.read(answer).output)
         turns = len(self.episode.turns)
         upto = turns if self.mode == TEACHER_FORCING else min(self.requested + 1, turns)
         requests = {}

@@ -14,7 +14,7 @@ from taskbench.artifacts import (
     results_path,
 )
 from taskbench.errors import ModelError, ReplayError, TaskbenchError
-from taskbench.model.client import Answer
+from taskbench.model.client import Answer, ordered_json
 
 
 def _answers_from_results(source: Path) -> tuple[dict[str, Answer | ModelError], ModelRecord | None]:
@@ -29,6 +29,7 @@ def _answers_from_results(source: Path) -> tuple[dict[str, Answer | ModelError],
             prompt_tokens=item["prompt_tokens"],
             completion_tokens=item["completion_tokens"],
             latency_s=item["latency_s"],
+            tool_calls=ordered_json(item["tool_calls"]) if "tool_calls" in item else None,
         )
         for item in results["items"]
     }

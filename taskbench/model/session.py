@@ -8,6 +8,7 @@ Under pytest-xdist only the controller talks to the model; it writes the answers
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from taskbench.model.client import (
 from taskbench.model.generation import GenerationReport, generate
 from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
 from taskbench.model.server import VllmServer
+from taskbench.model.tools import tool_definitions_json, tools_messages
 from taskbench.options import Settings
 from taskbench.scorers.contract import contract_schema
 
@@ -46,6 +48,14 @@ def build_request_for(
     user_input: str, reference_date: str, context: Mapping[str, Any] | None, settings: Settings
 ) -> Request:
     messages = build_messages(reference_date, user_input, context, settings.system_prompt or DEFAULT_SYSTEM_PROMPT)
+    if settings.answer_mode == "tools":
+        request = Request.chat(
+            tools_messages(messages),
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+            seed=settings.seed,
+        )
+        return dataclasses.replace(request, tools=tool_definitions_json(), tool_choice=settings.tool_choice)
     return Request(
         messages=tuple((m["role"], m["content"]) for m in messages),
         max_tokens=settings.max_tokens,
@@ -77,7 +87,10 @@ class ModelSession:
     def open(self) -> ServedModel:
         if self.served is None:
             urls = self.settings.model_url or (self._spawn(),)
-            self.served = asyncio.run(resolve_model(urls, self.settings.model, client_settings(self.settings)))
+            served = asyncio.run(resolve_model(urls, self.settings.model, client_settings(self.settings)))
+            if self.server is not None:
+                served = dataclasses.replace(served, server_args=self.server.extra_args)
+            self.served = served
         return self.served
 
     def _spawn(self) -> str:
@@ -92,11 +105,14 @@ class ModelSession:
                 log,
                 max_model_len=self.settings.max_model_len,
                 startup_timeout_s=self.settings.server_timeout,
+                extra_args=self.settings.vllm_arg,
                 on_progress=self.say,
             )
         else:
             self.say("taskbench: no --model-url or --vllm-serve given: serving the embedded demo model")
-            self.server = demo_model_server(log, self.say, startup_timeout_s=self.settings.server_timeout)
+            self.server = demo_model_server(
+                log, self.say, vllm_args=self.settings.vllm_arg, startup_timeout_s=self.settings.server_timeout
+            )
         return self.server.start()
 
     def generate(
