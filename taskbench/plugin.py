@@ -25,6 +25,7 @@ from taskbench.data.capabilities import LEVELS
 from taskbench.data.cases import Case
 from taskbench.data.episodes import Episode
 from taskbench.errors import DataError, ModelError, TaskbenchError
+from taskbench.exitcodes import EXIT_INFRASTRUCTURE
 from taskbench.model.live import LiveModel
 from taskbench.model.reading import reader_for, record_fields, score_reading
 from taskbench.options import add_options
@@ -36,7 +37,6 @@ from taskbench.run import RUN_STATE, RunState
 from taskbench.scoring.episodes import judge_episode
 from taskbench.scoring.records import case_brief, episode_brief, item_record
 
-EXIT_INFRASTRUCTURE = 7
 LIVE_MODEL_FIXTURE = "task_model"
 
 
