@@ -27,7 +27,7 @@ else
 fi
 
 echo "setup: installing taskbench (editable) and its dependencies"
-pip install -e ".[train,dev,lmeval]"
+pip install -e ".[train,dev,lmeval,mlflow]"
 echo "setup: done. Run: .venv/bin/pytest evals/   or   .venv/bin/pytest tests/"
 
 # --- Chromium, for tests/test_report_browser.py (renders report.html headless) ----------------------

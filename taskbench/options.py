@@ -180,6 +180,14 @@ OPTIONS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec("reports_dir", "folder that receives reports/<run-id>/", Path("reports"), kind=Path),
     OptionSpec("run_id", "name of this run's report folder; default: a UTC timestamp", None),
+    OptionSpec(
+        "log_to",
+        "experiment tracker that receives the run's params, metrics and report files (mlflow); repeat for "
+        "several. Environment: comma-separated",
+        (),
+        choices=("mlflow",),
+        repeatable=True,
+    ),
 )
 
 GATE_OPTIONS: tuple[OptionSpec, ...] = (
@@ -292,6 +300,7 @@ class Settings:
     replay: Path | None
     reports_dir: Path
     run_id: str | None
+    log_to: tuple[str, ...]
 
     def public(self) -> dict[str, Any]:
         """The settings as plain data for results.json, with secrets left out."""
