@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -102,11 +104,58 @@ def test_key_depends_on_the_model_identity(request: Request) -> None:
     assert ResponseCache.key("model-a", request) != ResponseCache.key("model-b", request)
 
 
-def test_a_file_that_is_not_a_cache_is_named(tmp_path: Path) -> None:
-    path = tmp_path / "responses.sqlite"
-    path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(TaskbenchError, match=rf"{path}: cannot open the response cache"):
-        ResponseCache(path)
+STORED = 300  # answers in the cache that is then damaged: several pages of its b-tree
+
+
+def damaged_cache(folder: Path, damage: Callable[[bytes], bytes]) -> tuple[Path, bytes]:
+    """A cache of STORED answers, then `damage` done to its file; the path and the damaged bytes."""
+    path = folder / "responses.sqlite"
+    with ResponseCache(path) as cache:
+        cache.put_many((f"key-{n}", Answer(f"answer {n}" * 20, "stop", 1, 1, 0.1)) for n in range(STORED))
+    damaged = damage(path.read_bytes())
+    path.write_bytes(damaged)
+    return path, damaged
+
+
+def assert_moved_aside_and_fresh(cache: ResponseCache, damaged: bytes) -> None:
+    """Reading finds nothing; the warning names where the damaged file went, which holds its very bytes; the
+    cache is a fresh one that works."""
+    assert cache.get_many(f"key-{n}" for n in range(STORED)) == {}
+    (warning,) = cache.warnings
+    aside = Path(re.search(r"moved aside to (\S+) ", warning).group(1))
+    assert aside.read_bytes() == damaged and aside.parent == cache.path.parent
+    cache.put_many([("new", Answer("new", "stop", 1, 1, 0.1))])
+    assert cache.get("new") is not None and len(cache) == 1
+
+
+damages = st.one_of(
+    st.binary(min_size=1, max_size=20_000).map(lambda noise: lambda _: noise),  # not a database at all
+    st.floats(0.0, 0.95).map(lambda kept: lambda data: data[: int(len(data) * kept)]),  # truncated
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(damage=damages)
+def test_a_damaged_cache_file_is_moved_aside_and_a_fresh_cache_started(
+    tmp_path_factory: pytest.TempPathFactory, damage: Callable[[bytes], bytes]
+) -> None:
+    path, damaged = damaged_cache(tmp_path_factory.mktemp("cache"), damage)
+    with ResponseCache(path) as cache:
+        if damaged and not cache.warnings:
+            # An empty file, or a truncation that kept whole pages of an intact b-tree: still a sound cache.
+            assert set(cache.get_many(f"key-{n}" for n in range(STORED))) <= {f"key-{n}" for n in range(STORED)}
+            return
+        if cache.warnings:
+            assert_moved_aside_and_fresh(cache, damaged)
+
+
+def test_damage_found_only_on_reading_moves_the_file_aside_then(tmp_path: Path) -> None:
+    # The first pages (header, schema) intact: the file opens, and its rows are garbage.
+    page = 4096
+    path, damaged = damaged_cache(tmp_path, lambda data: data[: 3 * page] + bytes(range(256)) * (len(data) // 256))
+    with ResponseCache(path) as cache:
+        assert cache.warnings == []
+        assert_moved_aside_and_fresh(cache, damaged)
 
 
 def test_a_cache_of_another_format_is_refused(tmp_path: Path) -> None:

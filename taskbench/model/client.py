@@ -299,6 +299,7 @@ class _Failure:
     retryable: bool
     retry_after_s: float | None = None
     unreachable: bool = False
+    status: int | None = None  # of an HTTP error response
 
 
 class ModelClient:
@@ -363,7 +364,7 @@ class ModelClient:
             await asyncio.sleep(self.settings.backoff_s(attempt, outcome.retry_after_s))
         tries = f"after {attempt} attempt{'s' if attempt > 1 else ''}"
         message = self.settings.mask(f"POST {base}{CHAT_PATH} failed {tries}: {outcome.reason}")
-        raise RequestError(message, unreachable=outcome.unreachable)
+        raise RequestError(message, unreachable=outcome.unreachable, status=outcome.status)
 
     async def _attempt(self, session: aiohttp.ClientSession, body: bytes) -> tuple[str, Answer | _Failure]:
         import aiohttp
@@ -392,7 +393,8 @@ class ModelClient:
             latency = time.perf_counter() - started
         if status != 200:
             excerpt = _excerpt(raw, self.settings.mask)
-            return base, _Failure(f"HTTP {status}: {excerpt}", status in _RETRYABLE_STATUS, _seconds(retry_after))
+            retryable = status in _RETRYABLE_STATUS
+            return base, _Failure(f"HTTP {status}: {excerpt}", retryable, _seconds(retry_after), status=status)
         return base, _parse_completion(raw, latency, self.settings.mask)
 
 

@@ -2,6 +2,10 @@
 
 The server runs in its own session (process group) on 127.0.0.1 and a free port, logging to a file.
 It is ready when GET /v1/models lists the served name (/health answers before the model has loaded).
+
+Its own session keeps a terminal's Ctrl-C from reaching it, so this process stops it on every way out:
+stop() (the run's end, also after an exception or a first Ctrl-C), atexit, a SIGTERM to this process (the
+server is killed, then the signal takes its default course), and exit_at_once() (a second Ctrl-C).
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Self
+from types import FrameType
+from typing import NoReturn, Self
 
 import psutil
 
@@ -29,6 +35,10 @@ from taskbench.errors import ServerStartError
 
 HOST = "127.0.0.1"
 LOG_TAIL_LINES = 30
+
+# Servers started and not yet stopped, for the ways out that run no cleanup (SIGTERM, a second Ctrl-C): they are
+# process-wide, as the signals are.
+_RUNNING: set[VllmServer] = set()
 
 
 def free_port() -> int:
@@ -144,6 +154,8 @@ class VllmServer:
         except OSError as exc:
             raise ServerStartError(f"cannot start vLLM ({shlex.join(command)}): {exc}") from None
         atexit.register(self.stop)
+        _RUNNING.add(self)
+        _kill_servers_on_sigterm()
         url = f"http://{HOST}:{port}"
         try:
             self._wait_until_serving(url, command)
@@ -197,16 +209,10 @@ class VllmServer:
 
     def stop(self) -> None:
         """SIGTERM to the process group, SIGKILL to whatever is left after the grace period; idempotent."""
-        process, self._process, self._url = self._process, None, None
+        process = self._forget()
         if process is None:
             return
-        atexit.unregister(self.stop)
-        try:
-            # Children that left the group (their own setsid) are still found through the parent.
-            root = psutil.Process(process.pid)
-            family = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            family = []
+        family = _family(process.pid)
         _signal_group(process.pid, signal.SIGTERM)
         for member in family:
             with contextlib.suppress(psutil.NoSuchProcess):
@@ -220,6 +226,36 @@ class VllmServer:
             _wait_until_gone(alive, 5.0)
         _signal_group(process.pid, signal.SIGKILL)  # members that started during shutdown
         process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL to the process group and every member at once, with no grace period: for a process that is
+        about to end without its cleanup; idempotent."""
+        process = self._forget()
+        if process is None:
+            return
+        family = _family(process.pid)
+        _signal_group(process.pid, signal.SIGKILL)
+        for member in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.kill()
+        process.wait()
+
+    def _forget(self) -> subprocess.Popen[bytes] | None:
+        """The server's process, now no longer this server's: the first of stop() and kill() gets it."""
+        process, self._process, self._url = self._process, None, None
+        if process is not None:
+            atexit.unregister(self.stop)
+            _RUNNING.discard(self)
+        return process
+
+
+def _family(pid: int) -> list[psutil.Process]:
+    """The process and all its descendants; children that left its group (their own setsid) are found too."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _wait_until_gone(processes: list[psutil.Process], timeout_s: float) -> list[psutil.Process]:
@@ -243,3 +279,32 @@ def _running(process: psutil.Process) -> bool:
 def _signal_group(pgid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
+
+
+def kill_running_servers() -> None:
+    """SIGKILL every vLLM server this process started and has not stopped, with all their processes: for a
+    process about to end without its cleanup."""
+    for server in list(_RUNNING):
+        server.kill()
+
+
+def exit_at_once(code: int) -> NoReturn:
+    """End this process now (a second Ctrl-C): no cleanup runs, so the servers it started are killed first."""
+    kill_running_servers()
+    os._exit(code)
+
+
+def _kill_servers_on_sigterm() -> None:
+    """SIGTERM ends this process without its cleanup (or atexit), which would leave the servers it started
+    running: kill them first. Only over the default disposition, in the main thread (where handlers live)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        kill_running_servers()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)  # the default course: this process ends by SIGTERM
+
+    signal.signal(signal.SIGTERM, on_sigterm)
