@@ -90,37 +90,59 @@ def case_problems(record: Any, capabilities: Iterable[str]) -> list[str]:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, value) of each non-blank line; the first line that is not JSON is a DataError."""
+    for number, line in _lines(path):
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number}", _not_json(exc)) from None
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise DataError(str(path), "is a folder, not a JSONL file") from None
     except UnicodeDecodeError as exc:
         raise DataError(str(path), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise DataError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number}", f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    return ((number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip())
+
+
+def _not_json(error: json.JSONDecodeError) -> str:
+    return f"not valid JSON: {error.msg} (column {error.colno})"
 
 
 def load_cases(path: Path, config: CapabilityConfig | None = None) -> Dataset:
-    """Load a JSONL case file; the first bad line is a DataError naming path:line and every problem."""
+    """Load a JSONL case file. A file with bad lines is one DataError naming every problem of every line
+    (path:line, and the case id where the line has one), so a user fixes them all in one go."""
     config = config or load_capability_config()
     cases: list[Case] = []
+    problems: list[tuple[str, str]] = []
     first_seen: dict[str, int] = {}
-    for number, record in read_jsonl(path):
+    for number, line in _lines(path):
         where = f"{path}:{number}"
-        problems = case_problems(record, config.names)
-        if problems:
-            raise DataError(where, "; ".join(problems))
-        if record["id"] in first_seen:
-            raise DataError(where, f"duplicate case id {record['id']!r} (first on line {first_seen[record['id']]})")
-        first_seen[record["id"]] = number
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append((where, _not_json(exc)))
+            continue
+        found = case_problems(record, config.names)
+        case_id = record.get("id") if isinstance(record, dict) else None
+        if isinstance(case_id, str):
+            if case_id in first_seen:
+                found.append(f"duplicate case id {case_id!r} (first on line {first_seen[case_id]})")
+            first_seen.setdefault(case_id, number)
+        if found:
+            named = f"case {case_id!r}: " if isinstance(case_id, str) else ""
+            problems.append((where, named + "; ".join(found)))
+            continue
         cases.append(Case(**record, origin=where))
+    if problems:
+        raise DataError(*problems[0], more=problems[1:])
     if not cases:
         raise DataError(str(path), "holds no cases")
     return Dataset(path, tuple(cases), hashlib.sha256(path.read_bytes()).hexdigest())
