@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "taskbench.datagen.commands",
     "taskbench.demo_model.commands",
     "taskbench.gate.compare",
+    "taskbench.gate.plan",
     "taskbench.lmeval.commands",
     "taskbench.fuzz.commands",
 )

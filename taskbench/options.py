@@ -8,6 +8,7 @@ value per name (--gate-min-capability NAME=VALUE) merges its layers name by name
 
 from __future__ import annotations
 
+import argparse
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +20,6 @@ import pytest
 
 from taskbench.errors import TaskbenchError
 from taskbench.paths import TIERS
-
 
 GATE = "gate"
 _PYPROJECT = pytest.StashKey[dict[str, Any]]()
@@ -72,18 +72,30 @@ def _number(value: Any, kind: type) -> Any:
     return kind(value)
 
 
-def _fraction(value: Any) -> float:
+def fraction(value: Any) -> float:
     number = _number(value, float)
     if not 0 <= number <= 1:
         raise ValueError(f"expected a fraction between 0 and 1 (0.7 means 70 %), got {value!r}")
     return number
 
 
-def _significance(value: Any) -> float:
+def significance_level(value: Any) -> float:
     number = _number(value, float)
     if not 0 < number < 0.5:
         raise ValueError(f"expected a significance level above 0 and below 0.5, got {value!r}")
     return number
+
+
+def argument_type(convert: Callable[[Any], Any]) -> Callable[[str], Any]:
+    """One of these converters as an argparse `type`, for the `taskbench` commands: its message is the error."""
+
+    def parse(text: str) -> Any:
+        try:
+            return convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
 def _at_least_one(value: Any) -> int:
@@ -104,7 +116,7 @@ def _per_name(value: Any) -> dict[str, float]:
             if not sep or not name.strip():
                 raise ValueError(f"expected NAME=VALUE, got {entry!r}")
             pairs.append((name.strip(), number.strip()))
-    return {str(name): _fraction(number) for name, number in pairs}
+    return {str(name): fraction(number) for name, number in pairs}
 
 
 OPTIONS: tuple[OptionSpec, ...] = (
@@ -191,7 +203,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
 )
 
 GATE_OPTIONS: tuple[OptionSpec, ...] = (
-    OptionSpec("min_aggregate", "gate: minimum weighted aggregate score, 0-1", None, kind=_fraction, section=GATE),
+    OptionSpec("min_aggregate", "gate: minimum weighted aggregate score, 0-1", None, kind=fraction, section=GATE),
     OptionSpec(
         "min_capability",
         "gate: minimum mean score of one capability, NAME=VALUE (0-1); repeat for several. Environment: "
@@ -205,14 +217,14 @@ GATE_OPTIONS: tuple[OptionSpec, ...] = (
         "min_episode_pass_rate",
         "gate: minimum share of episodes whose final task list is right, 0-1; fails closed when no episodes ran",
         None,
-        kind=_fraction,
+        kind=fraction,
         section=GATE,
     ),
     OptionSpec(
         "max_regression",
         "gate: the drop against --baseline that matters, in score points 0-1 (0.02 = 2 pt)",
         0.0,
-        kind=_fraction,
+        kind=fraction,
         section=GATE,
     ),
     OptionSpec(
@@ -230,7 +242,7 @@ GATE_OPTIONS: tuple[OptionSpec, ...] = (
         choices=("holm", "bonferroni", "none"),
         section=GATE,
     ),
-    OptionSpec("max_errors", "gate: largest allowed fraction of errored items, 0-1", 0.0, kind=_fraction, section=GATE),
+    OptionSpec("max_errors", "gate: largest allowed fraction of errored items, 0-1", 0.0, kind=fraction, section=GATE),
     OptionSpec(
         "min_cases", "gate: fewest scored cases per capability a check accepts", 20, kind=_at_least_one, section=GATE
     ),
@@ -238,7 +250,7 @@ GATE_OPTIONS: tuple[OptionSpec, ...] = (
         "alpha",
         "gate: one-sided significance level of the regression checks, family-wise",
         0.05,
-        kind=_significance,
+        kind=significance_level,
         section=GATE,
     ),
     OptionSpec(

@@ -11,7 +11,9 @@ from synthetic_results import synthetic_results
 from taskbench.cli import main
 from taskbench.data.capabilities import load_capability_config
 from taskbench.errors import TaskbenchError
+from taskbench.gate.checks import RegressionRule
 from taskbench.gate.compare import Run, compare_runs, render_html, render_markdown
+from taskbench.gate.paired import pair_runs
 
 WEIGHTS = load_capability_config().weights
 
@@ -42,7 +44,7 @@ def flipped(a: dict, b: dict, was: bool) -> list[str]:
 
 def test_a_known_degradation_has_a_negative_delta_and_interval(runs: tuple[dict, dict]) -> None:
     a, b = runs
-    comparison = compare_runs(Run("A", a), Run("B", b), resamples=1000)
+    comparison = compare_runs(Run("A", a), Run("B", b))
     deltas = {d.name: d for d in comparison.capabilities}
     entity = deltas["entity_extraction"]
     mean = a["summary"]["capabilities"]["entity_extraction"]["mean"]
@@ -52,7 +54,9 @@ def test_a_known_degradation_has_a_negative_delta_and_interval(runs: tuple[dict,
     edge = deltas["edge_cases"]
     assert edge.delta > 0 and edge.low > 0
     for name in ("action_recognition", "default_handling", "format_compliance"):
-        assert deltas[name].delta == 0 and deltas[name].low < 0 < deltas[name].high
+        # Identical answers: the paired difference is exactly 0, with an interval of zero width.
+        assert (deltas[name].delta, deltas[name].low, deltas[name].high) == (0, 0, 0)
+        assert not deltas[name].significant
     assert comparison.aggregate.delta == pytest.approx(
         WEIGHTS["entity_extraction"] * entity.delta + WEIGHTS["edge_cases"] * edge.delta
     )
@@ -65,7 +69,7 @@ def test_a_known_degradation_has_a_negative_delta_and_interval(runs: tuple[dict,
 
 def test_flipped_cases_are_listed(runs: tuple[dict, dict]) -> None:
     a, b = runs
-    comparison = compare_runs(Run("A", a), Run("B", b), resamples=200)
+    comparison = compare_runs(Run("A", a), Run("B", b))
     regressions = [f.id for f in comparison.regressions]
     fixes = [f.id for f in comparison.fixes]
     assert regressions == flipped(a, b, was=True) and regressions
@@ -85,7 +89,7 @@ def test_only_common_cases_are_compared_with_real_weights(runs: tuple[dict, dict
     subset = synthetic_results(
         run_id="subset", capabilities=("entity_extraction",), quality={"entity_extraction": 0.45}, per_capability=60
     )
-    comparison = compare_runs(Run("A", a), Run("S", subset), resamples=200)
+    comparison = compare_runs(Run("A", a), Run("S", subset))
     assert (comparison.common, comparison.only_a, comparison.only_b) == (60, 240, 0)
     assert [d.name for d in comparison.capabilities] == ["entity_extraction"]
     assert comparison.aggregate_weight == WEIGHTS["entity_extraction"]
@@ -126,3 +130,30 @@ def test_cli_prints_markdown_and_writes_html_and_warns_on_dataset_differences(
 def test_a_missing_run_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", str(tmp_path / "nope"), str(tmp_path / "nada")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_detectable_drops_are_the_gates_and_a_margin_below_them_is_named(
+    runs: tuple[dict, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, b = runs
+    comparison = compare_runs(Run("A", a), Run("B", b), max_regression=0.05)
+    deltas = {d.name: d for d in [*comparison.capabilities, comparison.aggregate]}
+    # The same pairing and rule as the gate's regression checks (tests/test_gate.py checks those).
+    paired = pair_runs(a["items"], b["items"], WEIGHTS)
+    rule = RegressionRule()
+    for delta in paired.deltas:
+        assert deltas[delta.name].detectable_drop == pytest.approx(float(rule.detectable_drop(delta.test, 6)))
+    assert deltas["weighted aggregate"].detectable_drop < deltas["entity_extraction"].detectable_drop
+    named = [d.name for d in deltas.values() if d.detectable_drop > 0.05]
+    assert named and [s.split(":")[0] for s in comparison.undetectable] == named
+    assert all("cannot detect a drop of 5.0 pt; it can detect" in s for s in comparison.undetectable)
+    assert compare_runs(Run("A", a), Run("B", b)).undetectable == []
+
+    run_a, run_b = write_run(tmp_path, a), write_run(tmp_path, b)
+    assert main(["compare", str(run_a), str(run_b), "--max-regression", "0.05", "--alpha", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "| detectable drop |" in out and "one-sided alpha 0.1, Holm over these 6 checks" in out
+    assert "cannot detect a drop of 5.0 pt" in out
+    with pytest.raises(SystemExit):
+        main(["compare", str(run_a), str(run_b), "--alpha", "0.7"])
+    assert "significance level above 0 and below 0.5" in capsys.readouterr().err

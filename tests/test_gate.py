@@ -14,8 +14,18 @@ import pytest
 from evalrun import copy_evals, run_evals
 from synthetic_results import synthetic_results
 
-from taskbench.gate.plugin import EXIT_QUALITY, GateSettings, Outcome, Verdict, evaluate
-from taskbench.plugin import EXIT_INFRASTRUCTURE
+from taskbench.exitcodes import EXIT_INFRASTRUCTURE, EXIT_QUALITY
+from taskbench.gate.baseline import (
+    Baseline,
+    Identity,
+    differences,
+    incompatibilities,
+    load_baseline,
+    run_identity,
+    save_baseline,
+)
+from taskbench.gate.checks import Outcome, Verdict, evaluate, render_markdown
+from taskbench.options import GateSettings
 
 USAGE = int(pytest.ExitCode.USAGE_ERROR)
 
@@ -189,7 +199,7 @@ def test_a_drop_within_noise_does_not_fail(pytester: pytest.Pytester, model_args
     assert regression["numbers"]["flipped_pass_to_fail"] == [victim["id"]]
     assert regression["numbers"]["p"] >= 0.05
     assert f"{-5 * victim['score']:+.1f} pt" in regression["message"]
-    assert "not significant at alpha 0.05" in regression["message"]
+    assert "not significant at family-wise alpha 0.05" in regression["message"]
 
 
 def test_a_dead_server_is_an_infrastructure_failure(pytester: pytest.Pytester) -> None:
@@ -342,6 +352,7 @@ def test_a_gate_over_too_few_cases_is_refused(pytester: pytest.Pytester, model_a
         (["--gate-alpha", "0.7"], "*--gate-alpha: invalid value '0.7'*"),
         (["--gate-min-episode-pass-rate", "70"], "*--gate-min-episode-pass-rate: invalid value '70'*between 0 and 1*"),
         (["--baseline", "missing.json"], "*missing.json: cannot read the baseline*"),
+        (["--gate-mode", "non_inferiority"], "*non_inferiority needs --gate-max-regression above 0*"),
     ],
 )
 def test_bad_gate_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
@@ -356,6 +367,8 @@ def episode_settings(floor: float | None, **overrides: Any) -> GateSettings:
         "min_capability": {},
         "min_episode_pass_rate": floor,
         "max_regression": 0.0,
+        "mode": "superiority",
+        "correction": "holm",
         "max_errors": 0.0,
         "min_cases": 20,
         "alpha": 0.05,
@@ -367,8 +380,7 @@ def episode_settings(floor: float | None, **overrides: Any) -> GateSettings:
 
 
 def judged(results: dict[str, Any], settings: GateSettings) -> tuple[Verdict, dict[str, Any]]:
-    checks, _ = evaluate(results, settings, None)
-    verdict = Verdict(tuple(checks), ())
+    verdict = evaluate(results, settings, None)
     floor = next(c for c in verdict.checks if c.name == "min_episode_pass_rate")
     return verdict, {"outcome": floor.outcome, "message": floor.message, **floor.numbers}
 
@@ -403,18 +415,175 @@ def test_an_episode_floor_without_episodes_fails_closed() -> None:
     verdict, _ = judged(synthetic_results(episodes=5), episode_settings(0.0, min_cases=5))
     assert verdict.outcome is Outcome.PASSED
     # Without a floor, a run without episodes is not judged on them.
-    checks, _ = evaluate(synthetic_results(), episode_settings(None), None)
+    checks = evaluate(synthetic_results(), episode_settings(None), None).checks
     assert all(c.name != "min_episode_pass_rate" for c in checks)
 
 
 def test_errored_episodes_count_against_max_errors_not_as_failures() -> None:
     results = synthetic_results(episodes=30, episode_errors=3)
-    checks, _ = evaluate(results, episode_settings(0.0), None)
+    checks = evaluate(results, episode_settings(0.0), None).checks
     errors = next(c for c in checks if c.name == "errors")
     assert errors.outcome is Outcome.INFRASTRUCTURE
     assert errors.numbers["errors"] == 3 and errors.numbers["selected"] == 200 + 30
     assert "3 of 230 items and episodes errored" in errors.message and "server unreachable" in errors.message
     floor = next(c for c in checks if c.name == "min_episode_pass_rate")
     assert floor.numbers["n"] == 27, "errored episodes are not in the pass rate"
-    checks, _ = evaluate(results, episode_settings(0.0, max_errors=0.02), None)
+    checks = evaluate(results, episode_settings(0.0, max_errors=0.02), None).checks
     assert next(c for c in checks if c.name == "errors").outcome is Outcome.PASSED
+
+
+# --- regression checks as one family ---------------------------------------------------------------------
+
+
+def baseline_of(results: dict[str, Any], tmp_path: Path, **decoding: Any) -> Baseline:
+    settings = {"temperature": 0.0, "max_tokens": 256, "seed": 0, "structured_outputs": "off"} | decoding
+    identity = run_identity(results["dataset"]["tier"], results["dataset"]["content_hash"], settings, None, tmp_path)
+    path = tmp_path / f"baseline-{results['run_id']}.json"
+    save_baseline(path, results, identity)
+    return load_baseline(path)
+
+
+@pytest.fixture(scope="module")
+def runs() -> tuple[dict[str, Any], dict[str, Any]]:
+    # The candidate loses entity extraction (0.9 -> 0.4) and nothing else.
+    baseline = synthetic_results(run_id="base", quality={"entity_extraction": 0.9}, per_capability=60)
+    candidate = synthetic_results(run_id="cand", quality={"entity_extraction": 0.4}, per_capability=60)
+    return baseline, candidate
+
+
+def regressions(verdict: Verdict) -> dict[str, Any]:
+    return {c.name.removeprefix("regression:"): c for c in verdict.checks if c.name.startswith("regression:")}
+
+
+def test_the_regression_checks_are_one_holm_family_with_their_detectable_drops(
+    runs: tuple[dict[str, Any], dict[str, Any]], tmp_path: Path
+) -> None:
+    baseline, candidate = runs
+    verdict = evaluate(candidate, episode_settings(None), baseline_of(baseline, tmp_path))
+    checks = regressions(verdict)
+    assert verdict.outcome is Outcome.FAILED
+    assert verdict.family == "regression checks: 6, superiority, Holm: family-wise alpha 0.05"
+    entity = checks["entity_extraction"]
+    assert entity.outcome is Outcome.FAILED and "REGRESSION" in entity.message
+    # Holm: the smallest p is multiplied by 6, and an adjusted p is never below the raw one.
+    ps = sorted((c.numbers["p"], c.numbers["p_adjusted"]) for c in checks.values())
+    assert ps[0][1] == pytest.approx(min(1.0, 6 * ps[0][0]))
+    assert all(adjusted >= p for p, adjusted in ps)
+    for name in ("action_recognition", "default_handling", "edge_cases", "format_compliance"):
+        unchanged = checks[name]
+        assert unchanged.outcome is Outcome.PASSED
+        assert unchanged.numbers["delta"] == 0 and unchanged.numbers["ci"] == [0, 0], "identical answers: exact"
+        assert unchanged.numbers["p"] == 1
+        # Identical answers still cannot reveal every drop: one must flip cases to show.
+        assert 0 < unchanged.numbers["detectable_drop"] < 0.5
+        assert "this run cannot detect every drop, it can detect" in unchanged.message
+    assert checks["aggregate"].numbers["detectable_drop"] < entity.numbers["detectable_drop"]
+    text = render_markdown(verdict)
+    assert "| vs baseline | n | baseline | now | delta | p (adjusted) | detectable drop (80% power) |" in text
+    assert "*regression checks\\: 6, superiority, Holm\\: family-wise alpha 0.05*" in text
+
+
+def test_a_margin_above_the_detectable_drop_is_not_called_undetectable(
+    runs: tuple[dict[str, Any], dict[str, Any]], tmp_path: Path
+) -> None:
+    baseline, _ = runs
+    base = baseline_of(baseline, tmp_path)
+    tight = regressions(evaluate(baseline, episode_settings(None, max_regression=0.01), base))
+    loose = regressions(evaluate(baseline, episode_settings(None, max_regression=0.5), base))
+    assert "this run cannot detect a drop of 1.0 pt, it can detect" in tight["aggregate"].message
+    assert "cannot detect" not in loose["aggregate"].message
+
+
+def test_non_inferiority_passes_only_a_drop_shown_to_be_below_the_margin(
+    runs: tuple[dict[str, Any], dict[str, Any]], tmp_path: Path
+) -> None:
+    baseline, candidate = runs
+    base = baseline_of(baseline, tmp_path)
+    wide = episode_settings(None, mode="non_inferiority", max_regression=0.3)
+    same = regressions(evaluate(baseline, wide, base))
+    assert all(c.outcome is Outcome.PASSED for c in same.values()), [c.message for c in same.values()]
+    assert all(c.numbers["drop_bound"] < 0.3 for c in same.values())
+    # A run that differs only by noise, with a margin below what its size can show, fails closed and says why.
+    noisy = synthetic_results(run_id="noisy", quality={"entity_extraction": 0.9}, per_capability=60, seed=5)
+    tight = episode_settings(None, mode="non_inferiority", max_regression=0.001)
+    thin = regressions(evaluate(noisy, tight, base))
+    assert thin["aggregate"].outcome is Outcome.FAILED
+    assert "evidence too thin" in thin["aggregate"].message
+    # A real drop beyond the margin fails.
+    dropped = regressions(evaluate(candidate, wide, base))
+    assert dropped["entity_extraction"].outcome is Outcome.FAILED
+    assert "NOT SHOWN to be below the allowed 30.0 pt" in dropped["entity_extraction"].message
+
+
+def test_another_seed_is_accepted_only_when_both_runs_sample(tmp_path: Path) -> None:
+    def identity(**decoding: Any) -> Identity:
+        settings = {"temperature": 0.0, "max_tokens": 256, "seed": 0, "structured_outputs": "off"} | decoding
+        return run_identity("gate", "f" * 64, settings, None, tmp_path)
+
+    sampled, other_seed = identity(temperature=0.8, seed=0), identity(temperature=0.8, seed=7)
+    assert incompatibilities(sampled, other_seed) == []
+    assert differences(sampled, other_seed)[0].startswith(
+        "seed 0 in the baseline, 7 in this run: accepted at temperature 0.8"
+    )
+    assert incompatibilities(identity(seed=0), identity(seed=7)) == ["seed 0 in the baseline, 7 in this run"]
+    assert incompatibilities(sampled, identity(temperature=1.0, seed=7)) == [
+        "temperature 0.8 in the baseline, 1.0 in this run",
+        "seed 0 in the baseline, 7 in this run",
+    ]
+
+
+# --- the known-answer replay of issue 22 ------------------------------------------------------------------
+
+
+def forced_medium(run: Path, destination: Path) -> tuple[Path, int]:
+    """A copy of a run folder whose every create with an explicit priority says "medium"; and how many changed."""
+    shutil.copytree(run, destination)
+    answers = destination / "answers.jsonl"
+    rows = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
+    changed = 0
+    for row in rows:
+        try:
+            answer = json.loads(row["answer"]["text"])
+        except (ValueError, TypeError):
+            continue
+        if (
+            isinstance(answer, dict)
+            and answer.get("action") == "create"
+            and answer.get("priority") not in (None, "medium")
+        ):
+            answer["priority"] = "medium"
+            row["answer"]["text"] = json.dumps(answer)
+            changed += 1
+    answers.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return destination, changed
+
+
+@pytest.mark.vllm
+def test_a_known_regression_is_caught_or_declared_undetectable(
+    pytester: pytest.Pytester, model_args: list[str]
+) -> None:
+    result, _ = run_evals(pytester, *model_args, "--tier", "gate", "--save-baseline", "baseline.json")
+    assert (pytester.path / "baseline.json").is_file(), output(result)[-3000:]
+    run = pytester.path / "reference"
+    shutil.copytree((pytester.path / "reports" / "latest").resolve(), run)
+    forced, changed = forced_medium(run, pytester.path / "forced")
+    assert changed > 0
+    result, _ = run_evals(
+        pytester, "--tier", "gate", "--replay", str(forced), "--baseline", "baseline.json", "--gate-only",
+        "--gate-max-regression", "0",
+    )  # fmt: skip
+    gate = gate_json(pytester)
+    dropped = [c for c in gate["checks"] if c["name"].startswith("regression:") and c["numbers"]["delta"] < 0]
+    assert dropped, "forcing explicit priorities to medium must lower some score"
+    if result.ret == EXIT_QUALITY:
+        assert any(c["outcome"] == "failed" for c in dropped)
+    else:
+        assert result.ret == 0, output(result)[-3000:]
+        # Passed: every drop it let through is one it says it could not detect, with the drop it could.
+        for c in dropped:
+            assert -c["numbers"]["delta"] < c["numbers"]["detectable_drop"]
+            assert f"it can detect {100 * c['numbers']['detectable_drop']:.1f} pt" in c["message"]
+    assert gate["family"] == "regression checks: 6, superiority, Holm: family-wise alpha 0.05"
+    assert "family-wise alpha 0.05" in output(result)
+    print({c["name"]: (round(100 * c["numbers"]["delta"], 2), round(100 * c["numbers"]["detectable_drop"], 2))
+           for c in gate["checks"] if c["name"].startswith("regression:")})  # fmt: skip

@@ -2,7 +2,8 @@
 
 A later run is compared with a baseline case by case, so both must have asked the same questions the same
 way: the same tier, the same dataset content and the same decoding settings. The model, the system prompt
-and the scorers may differ between the two; that difference is what the gate judges.
+and the scorers may differ between the two; that difference is what the gate judges. So may the sampling seed
+when both runs sample (temperature above 0): another seed is the noise the regression test must tolerate.
 """
 
 from __future__ import annotations
@@ -120,14 +121,26 @@ def incompatibilities(baseline: Identity, run: Identity) -> list[str]:
         problems += [
             f"{key} {baseline.decoding[key]!r} in the baseline, {run.decoding[key]!r} in this run"
             for key in DECODING_KEYS
-            if baseline.decoding[key] != run.decoding[key]
+            if baseline.decoding[key] != run.decoding[key] and not (key == "seed" and _samples(baseline, run))
         ]
     return problems
+
+
+def _samples(baseline: Identity, run: Identity) -> bool:
+    """Both runs sample at the same temperature above 0, so their seeds may differ."""
+    assert baseline.decoding is not None and run.decoding is not None
+    return baseline.decoding["temperature"] == run.decoding["temperature"] > 0
 
 
 def differences(baseline: Identity, run: Identity) -> list[str]:
     """What legitimately changed since the baseline (what the gate judges), as sentences."""
     changes = []
+    if baseline.decoding is not None and run.decoding is not None and baseline.decoding["seed"] != run.decoding["seed"]:
+        changes.append(
+            f"seed {baseline.decoding['seed']} in the baseline, {run.decoding['seed']} in this run: accepted at "
+            f"temperature {run.decoding['temperature']:g} > 0, where another seed gives other samples of the same "
+            "model; the regression checks count that as noise"
+        )
     if (baseline.model_name, baseline.model_identity) != (run.model_name, run.model_identity):
         changes.append(f"model {baseline.describe_model()} -> {run.describe_model()}")
     if baseline.system_prompt_sha256 != run.system_prompt_sha256:

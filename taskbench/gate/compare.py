@@ -1,27 +1,30 @@
 """`taskbench compare RUN_A RUN_B`: what changed from run A to run B, on the cases both scored.
 
-Deltas are B - A with paired cluster-bootstrap intervals (taskbench.results.stats; templates are the units), per
-capability and for the weighted aggregate over the capabilities both runs cover, with their real weights
-(never renormalised). Cases that flipped pass -> fail (regressions) and fail -> pass (fixes) are listed.
+Deltas are B - A with paired intervals clustered by template (taskbench.gate.paired, the gate's own pairing),
+per capability and for the weighted aggregate over the capabilities both runs cover, with their real weights
+(never renormalised). Beside each, the drop the gate would detect with 80 % power at --alpha over this family of
+checks (Holm's first step); with --max-regression, a plain sentence for each check that cannot detect that drop.
+Cases that flipped pass -> fail (regressions) and fail -> pass (fixes) are listed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taskbench.artifacts import RESULTS_FILE
+from taskbench.artifacts import load_results
 from taskbench.errors import TaskbenchError
+from taskbench.gate.checks import POWER, RegressionRule
+from taskbench.gate.paired import Item, PairedDelta, pair_runs
+from taskbench.options import argument_type, fraction, significance_level
 from taskbench.reports.html import template_environment
 from taskbench.reports.markdown import markdown_text, percent
-from taskbench.results import stats
-from taskbench.results.aggregate import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, cluster_key
+from taskbench.results.aggregate import CONFIDENCE
 from taskbench.results.comparability import field_weight_difference
 
 FORMATS = ("md", "html")
@@ -37,7 +40,8 @@ class Run:
 
 @dataclass(frozen=True)
 class Delta:
-    """B - A over `n` common cases: the two means and the paired interval of their difference."""
+    """B - A over `n` common cases: the two means, the paired interval of their difference and the drop the gate
+    would detect with 80 % power."""
 
     name: str
     n: int
@@ -46,6 +50,7 @@ class Delta:
     delta: float
     low: float
     high: float
+    detectable_drop: float
 
     @property
     def significant(self) -> bool:
@@ -76,23 +81,16 @@ class Comparison:
     regressions: list[Flip]
     fixes: list[Flip]
     warnings: list[str]
+    alpha: float
+    undetectable: list[str]  # with --max-regression: the checks that cannot detect that drop, as sentences
 
 
 def load_run(path: Path) -> Run:
     """A run folder (its results.json) or a results.json itself."""
-    file = path / RESULTS_FILE if path.is_dir() else path
-    try:
-        results = json.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TaskbenchError(f"{file}: cannot read the results: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise TaskbenchError(f"{file}: not a results.json (invalid JSON: {exc})") from None
-    if not isinstance(results, dict) or not isinstance(results.get("items"), list):
-        raise TaskbenchError(f"{file}: not a results.json (no items list)")
-    return Run(str(path), results)
+    return Run(str(path), load_results(path))
 
 
-def compare_runs(run_a: Run, run_b: Run, *, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> Comparison:
+def compare_runs(run_a: Run, run_b: Run, *, alpha: float = 0.05, max_regression: float | None = None) -> Comparison:
     """Compare on the case ids both runs scored; TaskbenchError naming both when they share none or were scored
     with different field weights."""
     weights_changed = field_weight_difference(run_a.results, run_b.results)
@@ -102,33 +100,38 @@ def compare_runs(run_a: Run, run_b: Run, *, resamples: int = DEFAULT_RESAMPLES, 
             f"({weights_changed}), so their scores do not measure the same thing: replay one run with the other's "
             "weights in fixtures/capabilities.toml (pytest evals/ --replay RUN) and compare the replay"
         )
-    items_a = {item["id"]: item for item in run_a.results["items"]}
-    items_b = {item["id"]: item for item in run_b.results["items"]}
-    common = sorted(items_a.keys() & items_b.keys())
-    if not common:
+    paired = pair_runs(run_a.results["items"], run_b.results["items"], _weights(run_a.results))
+    if paired is None:
         raise TaskbenchError(
             f"{run_a.source} and {run_b.source} share no case ids: nothing to compare "
-            f"({len(items_a)} and {len(items_b)} scored items)"
+            f"({len(run_a.results['items'])} and {len(run_b.results['items'])} scored items)"
         )
-    pairs = [(items_a[case_id], items_b[case_id]) for case_id in common]
-    weights = _weights(run_a.results)
-    names = [name for name in weights if any(a["capability"] == name for a, _ in pairs)]
-    capabilities = [
-        _delta(name, [(a, b) for a, b in pairs if a["capability"] == name], None, resamples, seed) for name in names
-    ]
-    covered = {name: weights[name] for name in names}
+    rule = RegressionRule(alpha=alpha, max_regression=max_regression or 0.0)
+    checks = len(paired.deltas)
+    capabilities = [_delta(delta, rule, checks) for delta in paired.capabilities]
+    aggregate = _delta(paired.aggregate, rule, checks)
+    undetectable = []
+    if max_regression is not None:
+        undetectable = [
+            f"{delta.name}: this comparison cannot detect a drop of {100 * max_regression:.1f} pt; it can detect "
+            f"{100 * delta.detectable_drop:.1f} pt"
+            for delta in [*capabilities, aggregate]
+            if max_regression < delta.detectable_drop
+        ]
     return Comparison(
         a=run_a.source,
         b=run_b.source,
-        common=len(common),
-        only_a=len(items_a) - len(common),
-        only_b=len(items_b) - len(common),
+        common=paired.common,
+        only_a=paired.only_a,
+        only_b=paired.only_b,
         capabilities=capabilities,
-        aggregate=_delta("weighted aggregate", pairs, covered, resamples, seed),
-        aggregate_weight=sum(covered.values()),
-        regressions=[_flip(a, b) for a, b in pairs if a["passed"] and not b["passed"]],
-        fixes=[_flip(a, b) for a, b in pairs if not a["passed"] and b["passed"]],
+        aggregate=aggregate,
+        aggregate_weight=paired.aggregate_weight,
+        regressions=[_flip(a, b) for a, b in paired.aggregate.flipped],
+        fixes=[_flip(a, b) for a, b in paired.aggregate.fixed],
         warnings=_warnings(run_a, run_b),
+        alpha=alpha,
+        undetectable=undetectable,
     )
 
 
@@ -136,40 +139,13 @@ def _weights(results: Mapping[str, Any]) -> dict[str, float]:
     return {name: cell["weight"] for name, cell in results["summary"]["capabilities"].items()}
 
 
-def _delta(
-    name: str,
-    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
-    weights: Mapping[str, float] | None,
-    resamples: int,
-    seed: int,
-) -> Delta:
-    scores_a = [a["score"] for a, _ in pairs]
-    scores_b = [b["score"] for _, b in pairs]
-    clusters = [cluster_key(a) for a, _ in pairs]
-    options = {"confidence": CONFIDENCE, "resamples": resamples, "seed": seed}
-    if weights is None:
-        estimate = stats.paired_delta_ci(scores_a, scores_b, clusters, **options)
-        mean_a, mean_b = _mean(scores_a), _mean(scores_b)
-    else:
-        capabilities = [a["capability"] for a, _ in pairs]
-        estimate = stats.weighted_paired_delta_ci(scores_a, scores_b, capabilities, weights, clusters, **options)
-        mean_a = _weighted_mean(scores_a, capabilities, weights)
-        mean_b = _weighted_mean(scores_b, capabilities, weights)
-    return Delta(name, len(pairs), mean_a, mean_b, estimate.value, estimate.low, estimate.high)
+def _delta(paired: PairedDelta, rule: RegressionRule, checks: int) -> Delta:
+    low, high = paired.interval(CONFIDENCE)
+    detectable = float(rule.detectable_drop(paired.test, checks))
+    return Delta(paired.name, paired.n, paired.mean_a, paired.mean_b, paired.delta, low, high, detectable)
 
 
-def _mean(scores: Sequence[float]) -> float:
-    return sum(scores) / len(scores)
-
-
-def _weighted_mean(scores: Sequence[float], capabilities: Sequence[str], weights: Mapping[str, float]) -> float:
-    return sum(
-        weight * _mean([s for s, c in zip(scores, capabilities, strict=True) if c == name])
-        for name, weight in weights.items()
-    )
-
-
-def _flip(a: Mapping[str, Any], b: Mapping[str, Any]) -> Flip:
+def _flip(a: Item, b: Item) -> Flip:
     return Flip(a["id"], a["capability"], a["level"], a["score"], b["score"], b["failure"], b["explanation"])
 
 
@@ -196,18 +172,21 @@ def render_markdown(comparison: Comparison) -> str:
         f"## taskbench compare: {markdown_text(c.a)} → {markdown_text(c.b)}",
         "",
         f"{c.common} common cases ({c.only_a} only in A, {c.only_b} only in B). Delta is B − A with a paired "
-        f"{100 * CONFIDENCE:.0f}% interval clustered by template; **bold** when the interval excludes 0.",
+        f"{100 * CONFIDENCE:.0f}% interval clustered by template; **bold** when the interval excludes 0. "
+        f"{_detectable_note(c)}",
     ]
     if c.warnings:
         lines += ["", "> [!WARNING]", *(f"> - {markdown_text(w, limit=400)}" for w in c.warnings)]
-    lines += ["", "| | n | A | B | delta [95% CI] |", "|---|--:|--:|--:|--:|"]
+    lines += ["", "| | n | A | B | delta [95% CI] | detectable drop |", "|---|--:|--:|--:|--:|--:|"]
     for delta in [*c.capabilities, c.aggregate]:
         shown = f"{_signed(delta.delta)} {_delta_interval(delta)}"
         lines.append(
             f"| {delta.name} | {delta.n} | {percent(delta.mean_a, 1)} | {percent(delta.mean_b, 1)} | "
             + (f"**{shown}** |" if delta.significant else f"{shown} |")
+            + f" {_size(delta.detectable_drop)} |"
         )
     lines.append(f"\nThe aggregate covers weight {c.aggregate_weight:.2f} of 1.00 (not renormalised).")
+    lines += [f"\n{markdown_text(sentence, limit=400)}" for sentence in c.undetectable]
     for title, flips in (("pass → fail", c.regressions), ("fail → pass", c.fixes)):
         lines += ["", f"### {title}: {len(flips)}"]
         if flips:
@@ -224,8 +203,27 @@ def render_html(comparison: Comparison) -> str:
     return (
         template_environment()
         .get_template("compare.html.j2")
-        .render(comparison=comparison, signed=_signed, delta_interval=_delta_interval, confidence=CONFIDENCE)
+        .render(
+            comparison=comparison,
+            signed=_signed,
+            size=_size,
+            delta_interval=_delta_interval,
+            confidence=CONFIDENCE,
+            detectable_note=_detectable_note(comparison),
+        )
     )
+
+
+def _detectable_note(comparison: Comparison) -> str:
+    checks = len(comparison.capabilities) + 1
+    return (
+        f"Detectable drop: the true drop the gate detects with {100 * POWER:.0f}% power at one-sided alpha "
+        f"{comparison.alpha:g}, Holm over these {checks} checks."
+    )
+
+
+def _size(value: float) -> str:
+    return "–" if math.isnan(value) else f"{100 * value:.1f} pt"
 
 
 def _signed(value: float) -> str:
@@ -241,12 +239,26 @@ def register(subparsers: Any) -> None:
     parser.add_argument("run_a", type=Path, metavar="RUN_A", help="run folder or results.json (the baseline)")
     parser.add_argument("run_b", type=Path, metavar="RUN_B", help="run folder or results.json (the candidate)")
     parser.add_argument("--format", choices=FORMATS, default="md", help="md (default) or html")
+    parser.add_argument(
+        "--alpha",
+        type=argument_type(significance_level),
+        default=0.05,
+        help="one-sided level the detectable drops are stated at (default 0.05)",
+    )
+    parser.add_argument(
+        "--max-regression",
+        type=argument_type(fraction),
+        metavar="X",
+        help="the drop that matters (0.02 = 2 pt): say which checks cannot detect it",
+    )
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
     parser.set_defaults(run=run_compare)
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    comparison = compare_runs(load_run(args.run_a), load_run(args.run_b))
+    comparison = compare_runs(
+        load_run(args.run_a), load_run(args.run_b), alpha=args.alpha, max_regression=args.max_regression
+    )
     for warning in comparison.warnings:
         print(f"taskbench compare: warning: {warning}", file=sys.stderr)
     text = render_html(comparison) if args.format == "html" else render_markdown(comparison)

@@ -6,10 +6,9 @@ as the independent units.
 
 Methods, and why:
 
-* `mean_ci`, `weighted_aggregate_ci`, `paired_delta_ci`, `weighted_paired_delta_ci` and the two p-values
-  share one resampling core: a cluster bootstrap (whole templates are resampled; with capabilities, within
-  each capability separately, i.e. stratified) of the item-weighted mean (sum of scores / number of items),
-  read off as an *expanded BCa* interval:
+* `mean_ci` and `weighted_aggregate_ci` share one resampling core: a cluster bootstrap (whole templates
+  are resampled; with capabilities, within each capability separately, i.e. stratified) of the
+  item-weighted mean (sum of scores / number of items), read off as an *expanded BCa* interval:
 
   - BCa (bias-corrected and accelerated): z0 from the replicates, ties counted half because pass/fail
     data put many replicates exactly on the estimate; acceleration from the leave-one-template-out
@@ -27,10 +26,23 @@ Methods, and why:
 
   Simulated coverage of nominal 95 % (tests/test_stats.py gives the set-ups): 95.3-95.5 % at 40 templates
   and without clusters (100 items), 94.4 % for the weighted aggregate at 5 x 40 templates, ~94 % at
-  25 templates, ~93 % at 10 (the full tier has 10-23 templates per capability). Known weak spot: paired
-  differences that are rare pass/fail flips, 92.9 %. With a handful of templates (capability x level
-  cells have 1-7) no bootstrap is reliable: the interval cannot reach beyond the range of the template
-  means, and `Estimate.clusters` shows how few there were.
+  25 templates, ~93 % at 10 (the full tier has 10-23 templates per capability). With a handful of
+  templates (capability x level cells have 1-7) no bootstrap is reliable: the interval cannot reach beyond
+  the range of the template means, and `Estimate.clusters` shows how few there were.
+
+* `paired_test`: the difference b - a between two runs on the same cases (per capability, or the weighted
+  aggregate stratified by capability) with a cluster-robust t test: the standard error is the
+  linearisation variance of the template sums of differences (the same ratio estimator and G/(G-1) factor
+  as `Estimate.stderr`), read with t on G - 1 degrees of freedom (Welch-Satterthwaite across capabilities).
+  Not the bootstrap, for three reasons: on rare pass/fail flips the expanded BCa interval covered 92.9 %
+  where this t interval covers 94-95 % (tests/test_stats.py); the gate's minimum detectable drop, its
+  family-wise decision and `taskbench plan` all need one closed-form standard error, so that what the gate
+  says it can detect is what it detects (tests/test_gate_power.py simulates it); and rows of 2-D scores
+  are tested at once, which makes thousands of simulated gate runs take milliseconds. Differences that do
+  not vary at all: 0 on every case (identical answers) is exact, a standard error of 0, an interval of
+  zero width and p = 1; a constant x != 0 gets the standard error it would have if one more case had not
+  changed, |x| / (n + 1), so a single case that dropped is no certain drop. Template means that do not
+  vary fall back to the items, as below.
 
 * `pass_rate_ci`: Wilson score interval, never zero-width at 0 % or 100 %. With clusters, Wilson on an
   effective sample size n_eff = n / deff * (z / t_{G-1})^2: deff = cluster-robust variance / binomial
@@ -53,30 +65,31 @@ Degenerate inputs, shared by every function:
   so a capability at 100 % widens the aggregate instead of vanishing.
 
 `Estimate.stderr` is the cluster-robust (linearisation) standard error; without clusters it equals
-lm-eval's sample standard deviation / sqrt(n), except that it never collapses to 0 (see above).
+lm-eval's sample standard deviation / sqrt(n), except that it never collapses to 0 (see above). A paired
+difference's may: see `paired_test`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 # scipy.stats.t.ppf is stdtrit; importing scipy.stats would cost ~1 s of every run's start-up.
-from scipy.special import ndtr, ndtri, stdtrit
+from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 SCORE_RANGE = (0.0, 1.0)
-DELTA_RANGE = (-1.0, 1.0)
 MIN_RESAMPLES = 100
 
 # Caps the resample-index matrix (rows x clusters) per draw, so 10000 resamples of 1000 items stay ~30 MB.
 _CHUNK_ELEMENTS = 2_000_000
 # Replicates within this of the estimate count as ties: summation order differs between them.
 _TIE_TOLERANCE = 1e-12
-_BISECTION_STEPS = 60
 
 
 @dataclass(frozen=True)
@@ -215,80 +228,198 @@ def weighted_aggregate_ci(
     return _estimate(strata, SCORE_RANGE, confidence, resamples, seed)
 
 
-def _paired_strata(
-    a: Sequence[float],
-    b: Sequence[float],
-    clusters: Sequence[str] | None,
+@dataclass(frozen=True)
+class PairedTest:
+    """mean(b - a) over the same cases, its cluster-robust standard error, t degrees of freedom and the
+    skewness of the mean (from the same template sums).
+
+    Bounds and p read the t distribution, widened (never narrowed) by Hall's (1992) monotone cubic
+    transformation, which corrects the studentized mean for skew: losses concentrated in a few templates make
+    the lower bound of a plain t interval miss up to four times as often as it promises. Only the widening is
+    kept because with a handful of flips the estimated skew is itself noise: used both ways it made 13 % of
+    simulated unchanged gate runs fail (2 % with the plain t; tests/test_gate_power.py).
+
+    The fields are floats, or arrays with one entry per row when `paired_test` got 2-D scores.
+    """
+
+    value: Any
+    stderr: Any
+    dof: Any
+    skew: Any
+    n: int
+    clusters: int
+    # The variance the difference would have if each case's difference had variance 1 and cases were
+    # independent: 1 / n, or sum of weight^2 / n per capability for an aggregate.
+    case_variance: float = math.nan
+
+    def lower(self, alpha: float) -> Any:
+        """One-sided lower (1 - alpha) bound on the difference."""
+        t = _t_quantile(self.dof, 1.0 - alpha)
+        return _plain(self.value - self._scaled(np.maximum(t, self._unskewed(t))))
+
+    def upper(self, alpha: float) -> Any:
+        """One-sided upper (1 - alpha) bound on the difference."""
+        t = _t_quantile(self.dof, 1.0 - alpha)
+        return _plain(self.value + self._scaled(np.maximum(t, -self._unskewed(-t))))
+
+    def p_drop(self) -> Any:
+        """One-sided p-value against H0: mean(b - a) >= 0, i.e. for "b is worse than a".
+
+        p < alpha exactly when upper(alpha) < 0. An exact difference gets 1 (>= 0) or 0 (a certain drop).
+        """
+        a, b = self.skew / 3, self.skew / 6
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.divide(self.value, self.stderr)
+            p = stdtr(self.dof, np.maximum(x, x + a * x**2 + a**2 * x**3 / 3 + b))
+        return _plain(np.where(self.stderr == 0, np.where(self.value < 0, 0.0, 1.0), p))
+
+    def detectable_drop(self, alpha: float, power: float = 0.8) -> Any:
+        """The smallest true drop D a one-sided test at `alpha` detects with probability `power`:
+        D = c x sqrt(stderr^2 + D (1 - D) x case_variance), c = t_{1 - alpha} + t_{power}.
+
+        The second term is the variance a drop adds by itself: on pass/fail scores a drop of D turns at least a
+        share D of the cases from pass to fail. Without it the drop stated from an unchanged run was detected
+        half the time, not 80 % (tests/test_gate_power.py). Scores that fall by less than 1 on more cases add
+        less, so for them D is on the safe side.
+        """
+        c2 = (_t_quantile(self.dof, 1.0 - alpha) + _t_quantile(self.dof, power)) ** 2
+        s = c2 * self.case_variance
+        with np.errstate(invalid="ignore"):
+            drop = (s + np.sqrt(s * s + 4 * (1 + s) * c2 * self.stderr**2)) / (2 * (1 + s))
+        return _plain(drop)
+
+    def size_factor(self, drop: float, alpha: float, power: float = 0.8, *, flips: bool = True) -> Any:
+        """How many times as many cases (at the same cases per template) the detectable drop needs to become
+        `drop`; without `flips`, the same for the provable margin. Every variance term falls as 1 / cases."""
+        c2 = (_t_quantile(self.dof, 1.0 - alpha) + _t_quantile(self.dof, power)) ** 2
+        added = drop * (1 - drop) * self.case_variance if flips else 0.0
+        return _plain(c2 * (self.stderr**2 + added) / drop**2)
+
+    def provable_margin(self, alpha: float, power: float = 0.8) -> Any:
+        """The smallest margin M below which a non-inferiority test at `alpha` shows the drop with probability
+        `power` when nothing changed: (t_{1 - alpha} + t_{power}) x stderr."""
+        quantiles = _t_quantile(self.dof, 1.0 - alpha) + _t_quantile(self.dof, power)
+        return _plain(self._scaled(quantiles))
+
+    def _unskewed(self, quantile: Any) -> Any:
+        """The studentized difference whose Hall transform is `quantile`."""
+        a, b = self.skew / 3, self.skew / 6
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(np.abs(a) < 1e-9, quantile - b, (np.cbrt(1 + 3 * a * (quantile - b)) - 1) / a)
+
+    def _scaled(self, studentized: Any) -> Any:
+        """stderr x a studentized difference; 0 for an exact difference."""
+        with np.errstate(invalid="ignore"):
+            return np.where(self.stderr == 0, 0.0, studentized * self.stderr)
+
+
+def paired_test(
+    a: Sequence[float] | np.ndarray,
+    b: Sequence[float] | np.ndarray,
+    clusters: Sequence[str] | None = None,
     capabilities: Sequence[str] | None = None,
     weights: Mapping[str, float] | None = None,
-) -> list[_Stratum]:
-    """The per-case differences b - a, grouped for resampling: one stratum, or one per weighted capability."""
-    deltas = _paired_deltas(a, b)
-    labels = _as_labels(clusters, deltas.size)
-    if capabilities is None or weights is None:
-        return _strata(deltas, None, None, labels)
-    return _strata(deltas, _as_capabilities(capabilities, deltas.size), _as_weights(weights), labels)
+) -> PairedTest:
+    """mean(b - a) paired by position (negative: b scores lower), or with `capabilities` and `weights` the
+    weighted aggregate of b minus that of a, stratified by capability (weights as given, never renormalised).
 
-
-def paired_delta_ci(
-    a: Sequence[float],
-    b: Sequence[float],
-    clusters: Sequence[str] | None = None,
-    *,
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 0,
-) -> Estimate:
-    """mean(b - a) over the same cases (paired by position); negative means b scores lower."""
-    return _estimate(_paired_strata(a, b, clusters), DELTA_RANGE, confidence, resamples, seed)
-
-
-def weighted_paired_delta_ci(
-    a: Sequence[float],
-    b: Sequence[float],
-    capabilities: Sequence[str],
-    weights: Mapping[str, float],
-    clusters: Sequence[str] | None = None,
-    *,
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 0,
-) -> Estimate:
-    """Weighted aggregate of b minus that of a, paired by position, stratified by capability."""
-    strata = _paired_strata(a, b, clusters, capabilities, weights)
-    return _estimate(strata, DELTA_RANGE, confidence, resamples, seed)
-
-
-def one_sided_p_drop(
-    a: Sequence[float],
-    b: Sequence[float],
-    clusters: Sequence[str] | None = None,
-    *,
-    resamples: int = 10000,
-    seed: int = 0,
-) -> float:
-    """Paired bootstrap p-value for "b is worse than a", i.e. against H0: mean(b - a) >= 0.
-
-    p is the smallest alpha at which the one-sided upper (1 - alpha) bound on mean(b - a) -- built
-    exactly like `paired_delta_ci`'s upper end, from the same resamples -- is below 0. So with equal
-    `resamples` and `seed`, p < (1 - confidence) / 2 exactly when paired_delta_ci(...).high < 0.
-    p is 1 when mean(b - a) >= 0, at least 1 / resamples, and NaN when there are no items.
+    2-D `a` and `b` (rows x cases) are rows of runs over the same cases, tested at once.
     """
-    return _p_below_zero(_paired_strata(a, b, clusters), resamples, seed)
+    before, after = _as_rows(a, "a"), _as_rows(b, "b")
+    if before.shape != after.shape:
+        raise ValueError(f"a and b must score the same cases: {before.shape[-1]} vs {after.shape[-1]} scores")
+    deltas = after - before
+    n = deltas.shape[1]
+    labels = _as_labels(clusters, n)
+    if n == 0:
+        return PairedTest(math.nan, math.nan, math.nan, math.nan, 0, 0)
+    if capabilities is None or weights is None:
+        groups = [(1.0, np.ones(n, dtype=bool))]
+    else:
+        groups = _capability_members(_as_capabilities(capabilities, n), _as_weights(weights))
+    value, variance, dof_terms, second, third, units, case_variance = 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0.0
+    for weight, members in groups:
+        part = _clustered_mean(deltas[:, members], None if labels is None else labels[members])
+        value = value + weight * part.mean
+        share = weight**2 * part.variance
+        variance = variance + share
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dof_terms = dof_terms + np.where(share > 0, share**2 / part.dof, 0.0)
+        second = second + weight**2 * (part.residuals**2).sum(axis=1)
+        third = third + weight**3 * (part.residuals**3).sum(axis=1)
+        units += part.units
+        case_variance += weight**2 / int(members.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Welch-Satterthwaite; with no variance anywhere the degrees of freedom do not matter.
+        dof = np.where(dof_terms > 0, variance**2 / dof_terms, math.inf)
+        # At most 1 in size for a mean; the clip only guards rounding of tiny differences.
+        skew = np.clip(np.where(second**1.5 > 0, third / second**1.5, 0.0), -1.0, 1.0)
+    fields = (value, np.sqrt(variance), dof, skew)
+    if np.ndim(a) == 1:
+        fields = tuple(_plain(np.asarray(field)[0]) for field in fields)
+    return PairedTest(*fields, n=n, clusters=units, case_variance=case_variance)
 
 
-def weighted_one_sided_p_drop(
-    a: Sequence[float],
-    b: Sequence[float],
-    capabilities: Sequence[str],
-    weights: Mapping[str, float],
-    clusters: Sequence[str] | None = None,
-    *,
-    resamples: int = 10000,
-    seed: int = 0,
-) -> float:
-    """`one_sided_p_drop` for the weighted aggregate, the dual of `weighted_paired_delta_ci`."""
-    return _p_below_zero(_paired_strata(a, b, clusters, capabilities, weights), resamples, seed)
+@dataclass(frozen=True)
+class _ClusteredMean:
+    """Per row of a rows x items array: the mean, its cluster-robust variance and t degrees of freedom, and
+    the residuals (unit sum - mean x unit size) / items the variance is made of."""
+
+    mean: np.ndarray
+    variance: np.ndarray
+    dof: Any
+    residuals: np.ndarray
+    units: int
+
+
+def _clustered_mean(values: np.ndarray, labels: np.ndarray | None) -> _ClusteredMean:
+    """Items are the units without labels, with one template, or where the template means of a row do not
+    vary (as in `_stratum`)."""
+    n = values.shape[1]
+    mean = values.mean(axis=1)
+    item_residuals = (values - mean[:, None]) / n
+    flat = np.ptp(values, axis=1) <= _TIE_TOLERANCE
+    spread = n / max(n - 1, 1) * (item_residuals**2).sum(axis=1)
+    # No variation: exact when every difference is 0; otherwise as if one more case had not changed.
+    item_variance = np.where(flat, (mean / (n + 1)) ** 2, spread)
+    item_dof = np.where(flat, n, n - 1)
+    items = _ClusteredMean(mean, item_variance, item_dof, item_residuals, n)
+    if labels is None:
+        return items
+    _, unit_of_item = np.unique(labels, return_inverse=True)
+    units = int(unit_of_item.max()) + 1
+    if units < 2:
+        return dataclasses.replace(items, units=units)
+    membership = np.zeros((n, units))
+    membership[np.arange(n), unit_of_item] = 1.0
+    sums, counts = values @ membership, membership.sum(axis=0)
+    _, template_variance = _ratio_and_variance(sums, counts)
+    varies = (np.ptp(sums / counts, axis=1) > _TIE_TOLERANCE)[:, None]
+    template_residuals = (sums - mean[:, None] * counts) / n
+    # Rows whose template means do not vary keep their item residuals (padded to a common width).
+    width = max(units, n)
+    return _ClusteredMean(
+        mean,
+        np.where(varies[:, 0], template_variance, item_variance),
+        np.where(varies[:, 0], units - 1, item_dof),
+        np.where(varies, _padded(template_residuals, width), _padded(item_residuals, width)),
+        units,
+    )
+
+
+def _padded(array: np.ndarray, width: int) -> np.ndarray:
+    return np.pad(array, ((0, 0), (0, width - array.shape[1])))
+
+
+def _t_quantile(dof: Any, level: float) -> Any:
+    with np.errstate(invalid="ignore"):
+        return stdtrit(dof, level)
+
+
+def _plain(value: Any) -> Any:
+    """A float for a 0-d result, the array otherwise."""
+    array = np.asarray(value)
+    return float(array) if array.ndim == 0 else array
 
 
 def pass_rate_ci(
@@ -349,27 +480,6 @@ def _estimate(
     )
 
 
-def _p_below_zero(strata: Sequence[_Stratum], resamples: int, seed: int) -> float:
-    _check_resamples(resamples)
-    if not strata:
-        return math.nan
-    boot = _bootstrap(strata, DELTA_RANGE, resamples, seed)
-    resolution = 1.0 / resamples
-    if boot.upper(resolution) < 0:
-        return resolution
-    if boot.upper(1.0 - resolution) >= 0:
-        return 1.0
-    # upper() decreases in alpha, so bisect for where it crosses below zero.
-    above, below = resolution, 1.0 - resolution
-    for _ in range(_BISECTION_STEPS):
-        middle = (above + below) / 2
-        if boot.upper(middle) < 0:
-            below = middle
-        else:
-            above = middle
-    return below
-
-
 def _bootstrap(strata: Sequence[_Stratum], data_range: tuple[float, float], resamples: int, seed: int) -> _Bootstrap:
     varying = [s for s in strata if s.varies]
     flat = tuple(s for s in strata if not s.varies)
@@ -423,12 +533,13 @@ def _resampled_means(stratum: _Stratum, resamples: int, rng: np.random.Generator
     return means
 
 
-def _ratio_and_variance(unit_sums: np.ndarray, unit_counts: np.ndarray) -> tuple[float, float]:
-    units = unit_sums.size
+def _ratio_and_variance(unit_sums: np.ndarray, unit_counts: np.ndarray) -> tuple[Any, Any]:
+    """Ratio estimator over the units of the last axis and its variance (G/(G-1) small-sample factor)."""
+    units = unit_sums.shape[-1]
     total = unit_counts.sum()
-    ratio = unit_sums.sum() / total
-    residuals = unit_sums - ratio * unit_counts
-    return float(ratio), float(units / (units - 1) * (residuals**2).sum() / total**2)
+    ratio = unit_sums.sum(axis=-1) / total
+    residuals = unit_sums - np.multiply.outer(ratio, np.ones(units)) * unit_counts
+    return _plain(ratio), _plain(units / (units - 1) * (residuals**2).sum(axis=-1) / total**2)
 
 
 def _effective_size(rate: float, unit_sums: np.ndarray, unit_counts: np.ndarray, confidence: float) -> float:
@@ -467,6 +578,14 @@ def _strata(
 ) -> list[_Stratum]:
     if capabilities is None or weights is None:
         return [_stratum(values, labels, 1.0)] if values.size else []
+    return [
+        _stratum(values[members], None if labels is None else labels[members], weight)
+        for weight, members in _capability_members(capabilities, weights)
+    ]
+
+
+def _capability_members(capabilities: np.ndarray, weights: Mapping[str, float]) -> list[tuple[float, np.ndarray]]:
+    """(weight, which items) per weighted capability, by name; ValueError naming unweighted or empty ones."""
     present = set(capabilities.tolist())
     unweighted = sorted(present - set(weights))
     if unweighted:
@@ -474,11 +593,7 @@ def _strata(
     missing = sorted(set(weights) - present)
     if missing:
         raise ValueError(f"weighted capabilities have no items: {', '.join(missing)}")
-    strata = []
-    for name in sorted(weights):
-        members = capabilities == name
-        strata.append(_stratum(values[members], None if labels is None else labels[members], weights[name]))
-    return strata
+    return [(weights[name], capabilities == name) for name in sorted(weights)]
 
 
 def _stratum(values: np.ndarray, labels: np.ndarray | None, weight: float) -> _Stratum:
@@ -514,12 +629,13 @@ def _as_flags(passed: Sequence[bool]) -> np.ndarray:
     return array.astype(float)
 
 
-def _paired_deltas(a: Sequence[float], b: Sequence[float]) -> np.ndarray:
-    before = _as_values(a, "a", SCORE_RANGE)
-    after = _as_values(b, "b", SCORE_RANGE)
-    if before.size != after.size:
-        raise ValueError(f"a and b must score the same cases: {before.size} vs {after.size} scores")
-    return after - before
+def _as_rows(values: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
+    """Scores as rows x cases: one row for a flat sequence."""
+    array = np.asarray(values, dtype=float)
+    if array.ndim not in (1, 2):
+        raise ValueError(f"{name} must be a flat sequence of numbers, or rows of them")
+    _as_values(array.ravel(), name, SCORE_RANGE)
+    return array.reshape(1, -1) if array.ndim == 1 else array
 
 
 def _as_labels(labels: Sequence[str] | None, n: int) -> np.ndarray | None:
