@@ -98,11 +98,19 @@ def argument_type(convert: Callable[[Any], Any]) -> Callable[[str], Any]:
     return parse
 
 
-def _at_least_one(value: Any) -> int:
-    number = _number(value, int)
-    if number < 1:
-        raise ValueError(f"expected at least 1, got {value!r}")
-    return number
+def _at_least(kind: type, least: float, *, exclusive: bool = False) -> Callable[[Any], Any]:
+    """A converter to `kind` refusing numbers below `least` (or, `exclusive`, also `least` itself)."""
+
+    def convert(value: Any) -> Any:
+        number = _number(value, kind)
+        if number < least or (exclusive and number == least):
+            raise ValueError(f"expected {'more than' if exclusive else 'at least'} {least:g}, got {value!r}")
+        return number
+
+    return convert
+
+
+_at_least_one = _at_least(int, 1)
 
 
 def _per_name(value: Any) -> dict[str, float]:
@@ -133,7 +141,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "samples",
         "answers per case and episode, seeds seed..seed+K-1, for pass@1 and pass^k (K > 1 needs --temperature > 0)",
         1,
-        kind=int,
+        kind=_at_least_one,
     ),
     OptionSpec(
         "model_url",
@@ -172,15 +180,25 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "off",
         choices=("off", "on"),
     ),
-    OptionSpec("max_tokens", "maximum new tokens per answer", 256, kind=int),
-    OptionSpec("temperature", "sampling temperature", 0.0, kind=float),
+    OptionSpec("max_tokens", "maximum new tokens per answer", 256, kind=_at_least_one),
+    OptionSpec("temperature", "sampling temperature", 0.0, kind=_at_least(float, 0)),
     OptionSpec("seed", "sampling seed sent with every request", 0, kind=int),
     OptionSpec("system_prompt", "jinja2 template file for the system prompt", None, kind=Path),
-    OptionSpec("max_model_len", "context length for a spawned vLLM server", 1024, kind=int),
-    OptionSpec("server_timeout", "seconds to wait for a spawned server to load its model", 600.0, kind=float),
-    OptionSpec("concurrency", "requests in flight at once", 256, kind=int),
-    OptionSpec("request_timeout", "seconds before one request is abandoned and retried", 120.0, kind=float),
-    OptionSpec("max_retries", "retries per request on 429, 5xx and connection errors", 4, kind=int),
+    OptionSpec("max_model_len", "context length for a spawned vLLM server", 1024, kind=_at_least_one),
+    OptionSpec(
+        "server_timeout",
+        "seconds to wait for a spawned server to load its model",
+        600.0,
+        kind=_at_least(float, 0, exclusive=True),
+    ),
+    OptionSpec("concurrency", "requests in flight at once", 256, kind=_at_least_one),
+    OptionSpec(
+        "request_timeout",
+        "seconds before one request is abandoned and retried",
+        120.0,
+        kind=_at_least(float, 0, exclusive=True),
+    ),
+    OptionSpec("max_retries", "retries per request on 429, 5xx and connection errors", 4, kind=_at_least(int, 0)),
     OptionSpec("cache_dir", "folder of the response cache; default: <TASKBENCH_HOME>/responses", None, kind=Path),
     OptionSpec("no_cache", "neither read nor write the response cache", False, kind=bool),
     OptionSpec("refresh_cache", "ignore stored answers, ask the model again and overwrite them", False, kind=bool),
@@ -375,31 +393,43 @@ def _show_default(spec: OptionSpec) -> str:
 
 
 def resolve_settings(config: pytest.Config) -> Settings:
-    """Merge command line, environment and pyproject.toml; a bad value is a TaskbenchError naming its source."""
-    settings = Settings(**_resolve(config, OPTIONS))
-    if settings.samples < 1:
-        raise TaskbenchError(f"--samples must be at least 1, got {settings.samples}")
+    """Merge command line, environment and pyproject.toml; bad values are one TaskbenchError naming each, one
+    line each, with its source."""
+    settings, problems = settings_and_problems(config)
+    if problems:
+        raise TaskbenchError("\n".join(problems))
+    return settings
+
+
+def settings_and_problems(config: pytest.Config) -> tuple[Settings, list[str]]:
+    """The run's settings, a bad value replaced by its option's default, and every problem found, one line each
+    naming its source: so a user learns of every mistake at once, not one per attempt."""
+    problems: list[str] = []
+    settings = Settings(**_resolve(config, OPTIONS, problems))
     if settings.samples > 1 and settings.temperature == 0:
-        raise TaskbenchError(
+        problems.append(
             f"--samples {settings.samples} at --temperature 0 is refused: greedy decoding gives the same answer "
             "every time, so pass^k would equal pass@1 by construction; set --temperature above 0 (e.g. 0.8)"
         )
     if settings.answer_mode == "tools" and settings.structured_outputs == "on":
-        raise TaskbenchError(
+        problems.append(
             "--structured-outputs on constrains the message text, which --answer-mode tools does not score: "
             "to constrain tool calls, use --tool-choice required"
         )
     if settings.vllm_arg and settings.model_url:
-        raise TaskbenchError(
+        problems.append(
             "--vllm-arg is for a server taskbench starts, and --model-url names one it does not: "
             "give those flags to your own `vllm serve`"
         )
-    return settings
+    return settings, problems
 
 
 def resolve_gate_settings(config: pytest.Config, capabilities: Sequence[str]) -> GateSettings:
     """The gate's settings; paths are relative to where pytest was invoked, as taskbench's other paths are."""
-    values = _resolve(config, GATE_OPTIONS)
+    problems: list[str] = []
+    values = _resolve(config, GATE_OPTIONS, problems)
+    if problems:
+        raise TaskbenchError("\n".join(problems))
     unknown_names = set(values["min_capability"]) - set(capabilities)
     if unknown_names:
         raise TaskbenchError(
@@ -417,9 +447,9 @@ def resolve_gate_settings(config: pytest.Config, capabilities: Sequence[str]) ->
     return GateSettings(**values)
 
 
-def _resolve(config: pytest.Config, specs: Sequence[OptionSpec]) -> dict[str, Any]:
-    """Each option's value from its highest layer (or, for one value per name, the layers merged by name); a bad
-    value or an unknown pyproject key is a TaskbenchError naming its source."""
+def _resolve(config: pytest.Config, specs: Sequence[OptionSpec], problems: list[str]) -> dict[str, Any]:
+    """Each option's value from its highest layer (or, for one value per name, the layers merged by name). A bad
+    value is added to `problems`, naming its source, and left out; an unknown pyproject key is a TaskbenchError."""
     section = specs[0].section
     table = _pyproject_table(config)
     if section:
@@ -436,16 +466,21 @@ def _resolve(config: pytest.Config, specs: Sequence[OptionSpec]) -> dict[str, An
         )
     values = {}
     for spec in specs:
-        layers = []
+        given: list[tuple[Any, str]] = []
         if spec.name in table:
-            layers.append(_convert(spec, table[spec.name], f"pyproject.toml {spec.key}"))
+            given.append((table[spec.name], f"pyproject.toml {spec.key}"))
         if spec.env in os.environ:
             raw = os.environ[spec.env]
             value: Any = [part.strip() for part in raw.split(",") if part.strip()] if spec.repeatable else raw
-            layers.append(_convert(spec, value, f"environment variable {spec.env}"))
-        given = config.getoption(spec.dest)
-        if given is not None:
-            layers.append(_convert(spec, given, f"option {spec.flag}"))
+            given.append((value, f"environment variable {spec.env}"))
+        if config.getoption(spec.dest) is not None:
+            given.append((config.getoption(spec.dest), f"option {spec.flag}"))
+        layers = []
+        for value, source in given:
+            try:
+                layers.append(_convert(spec, value, source))
+            except TaskbenchError as exc:
+                problems.append(str(exc))
         if isinstance(spec.default, dict):
             values[spec.name] = {name: v for layer in layers for name, v in layer.items()}
         else:

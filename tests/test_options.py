@@ -64,7 +64,7 @@ def test_bad_values_name_their_source(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("--samples", "0"), "--samples must be at least 1, got 0"),
+        (("--samples", "0"), "option --samples: invalid value '0' \\(expected at least 1, got '0'\\)"),
         (("--samples", "4"), "--samples 4 at --temperature 0 is refused"),
     ],
 )

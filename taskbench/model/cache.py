@@ -21,6 +21,7 @@ from typing import Self, TypeVar
 
 from taskbench.errors import TaskbenchError
 from taskbench.model.client import Answer, Request, canonical_json
+from taskbench.paths import cache_home
 
 T = TypeVar("T")
 
@@ -47,6 +48,11 @@ CREATE TABLE IF NOT EXISTS answers (
     reasoning_tokens INTEGER
 ) WITHOUT ROWID
 """
+
+
+def cache_file(folder: Path | None) -> Path:
+    """The response cache's file in `folder` (--cache-dir), by default <TASKBENCH_HOME>/responses."""
+    return (folder or cache_home() / "responses") / "responses.sqlite"
 
 
 class ResponseCache:
