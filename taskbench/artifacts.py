@@ -14,9 +14,11 @@ answers.jsonl, served.json and results.json.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import json
 import os
+import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -49,6 +51,11 @@ RESULTS_SCHEMA = SCHEMA_DIR / "results.schema.json"
 CHECKED_ROWS = 100
 _ROW_LISTS = frozenset({"items", "errors"})
 _ROW = json.JSONEncoder(ensure_ascii=False)  # json.dumps with options builds an encoder per call
+
+
+def new_run_id() -> str:
+    """A run folder's name: the UTC time it started, and a random suffix for runs started together."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 class ModelRecord(TypedDict):

@@ -262,10 +262,10 @@ def synthetic_results(
     episode_errors: int = 0,
     fuzz: bool = False,
 ) -> dict[str, Any]:
-    """A results dict as taskbench.results.build makes it, from made-up items. `capabilities` selects a subset (a partial run);
-    `errored` moves that many items of the first capability into `errors`; `samples` answers every case
-    (and episode) that many times; `episodes` adds that many episodes, the first `episode_errors` of them
-    errored; `fuzz` adds fuzzing outcomes."""
+    """A results dict as taskbench.results.build makes it, from made-up items. `capabilities` selects a
+    subset (a partial run); `errored` moves that many items of the first capability into `errors`; `samples`
+    answers every case (and episode) that many times; `episodes` adds that many episodes, the first
+    `episode_errors` of them errored; `fuzz` adds fuzzing outcomes."""
     config = load_capability_config()
     quality = {**DEFAULT_QUALITY, **(quality or {})}
     items, tier_ids = [], []

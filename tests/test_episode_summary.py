@@ -96,7 +96,8 @@ def test_failed_episodes_name_the_first_wrong_turn_and_how() -> None:
     ]
     section = episodes_section(records, [], "realistic")
     assert section is not None
-    failed = failed_episodes(section)
+    failed = section["failed"]
+    assert failed == failed_episodes(records)
     assert [row["id"] for row in failed] == ["ep-a", "ep-c"]
     assert failed[0]["turn"]["number"] == 2 and failed[0]["turn"]["user"] == "turn 2"
     assert failed[0]["how"] == ["diff after 2"]

@@ -16,7 +16,6 @@ import pytest
 from synthetic_results import synthetic_results
 
 from taskbench.reports.write import write_reports
-from taskbench.results.episodes import failed_episodes
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_TIMEOUT_S = 60
@@ -127,7 +126,7 @@ def test_plots_and_tables_render(run: tuple[dict, Path], dom: Dom) -> None:
     failing = [i for i in results["items"] if not i["passed"]]
     assert len(dom.rows_by_table["failures"]) == 1 + len(failing)
     assert dom.text_by_id["aggregate"].startswith("Weighted aggregate: ")
-    assert len(dom.rows_by_table["episode-failures"]) == 1 + len(failed_episodes(results["episodes"]))
+    assert len(dom.rows_by_table["episode-failures"]) == 1 + len(results["episodes"]["failed"])
     assert len(dom.rows_by_table["fuzz-minimal"]) == 1 + sum(len(f["minimal"]) for f in results["fuzz"])
     assert len(dom.rows_by_table["changing"]) == 1 + len(results["samples"]["changing"])
 
@@ -157,7 +156,7 @@ def test_no_payload_ran(run: tuple[dict, Path], dom: Dom) -> None:
     assert "<script>document.title='XSS-script'</script>" in dom.text_by_id["failures"]
     assert "<img src=x onerror=\"document.title='XSS-img'\">" in dom.text_by_id["failures"]
     # So are the episodes' user text and outputs, and the fuzzed requests and answers.
-    turns = [row["turn"] for row in failed_episodes(results["episodes"]) if row["turn"] is not None]
+    turns = [row["turn"] for row in results["episodes"]["failed"] if row["turn"] is not None]
     marked = [text for turn in turns for text in (turn["user"], turn["output"]) if "<" in text]
     assert marked and all(text in dom.text_by_id["episode-failures"] for text in marked)
     minimal = [example for record in results["fuzz"] for example in record["minimal"]]

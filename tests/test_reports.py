@@ -22,9 +22,8 @@ from taskbench.paths import SCHEMA_DIR
 from taskbench.reports.markdown import markdown_text
 from taskbench.reports.step_summary import GITHUB_STEP_SUMMARY
 from taskbench.reports.tables import ITEM_COLUMNS, write_tables
-from taskbench.reports.write import prepare, write_reports
-from taskbench.results.episodes import failed_episodes
-from taskbench.results.fuzz import fuzz_section
+from taskbench.reports.write import write_reports
+from taskbench.results.analysis import analyse
 
 RESULTS_SCHEMA = json.loads((SCHEMA_DIR / "results.schema.json").read_text(encoding="utf-8"))
 REPORT_FILES = ("summary.md", "report.html", "items.csv", "items.parquet")
@@ -70,12 +69,11 @@ def test_the_synthetic_run_has_what_the_reports_must_show(results: dict) -> None
         assert any(payload in i["input"] or payload in i["output"] for i in shown), payload
 
 
-def test_prepared_results_match_the_schema(results: dict, rich: dict) -> None:
+def test_results_match_the_schema(results: dict, rich: dict) -> None:
     validator = jsonschema.Draft202012Validator(RESULTS_SCHEMA)
-    validator.validate(json.loads(json.dumps(prepare(results))))
-    assert "analysis" not in results, "prepare must not change its argument"
-    validator.validate(json.loads(json.dumps(prepare(rich))))
-    assert rich["episodes"]["items"] and rich["samples"]["changing"] and rich["fuzz"]
+    validator.validate(json.loads(json.dumps(results)))
+    validator.validate(json.loads(json.dumps(rich)))
+    assert rich["episodes"]["failed"] and rich["samples"]["changing"] and rich["fuzz_summary"]["minimal"]
 
 
 def test_the_schema_rejects_malformed_episodes_samples_and_fuzz(rich: dict) -> None:
@@ -120,7 +118,7 @@ def test_summary_md_episodes_are_the_section(rich: dict, rich_dir: Path) -> None
     assert "2 errored, not counted" in text
     for level, cell in section["by_level"].items():
         assert f"| {level} | {cell['episodes']} | {cell['passed']} | {100 * cell['pass_rate']:.0f}% [" in text
-    failed = failed_episodes(section)
+    failed = section["failed"]
     assert 10 < len(failed) < section["episodes"]
     for row in failed[:10]:
         turn = row["turn"]
@@ -141,11 +139,13 @@ def test_summary_md_consistency_is_the_section(rich: dict, rich_dir: Path) -> No
     for name, value in section["pass_hat_k"]["by_capability"].items():
         assert f"| {name} | {section['n']['by_capability'][name]} | " in text and f"{100 * value:.1f}% |" in text
     assert "| episodes |" in text and "| level adversarial |" in text
-    assert f"changing between samples: {len(section['changing'])}: {markdown_text(section['changing'][0])} (" in text
+    assert (
+        f"changing between samples: {len(section['changing'])}: {markdown_text(section['changing'][0]['id'])} (" in text
+    )
 
 
 def test_summary_md_fuzzing_is_the_section(rich: dict, rich_dir: Path) -> None:
-    section = fuzz_section(rich["fuzz"])
+    section = rich["fuzz_summary"]
     text = _section((rich_dir / "summary.md").read_text(encoding="utf-8"), "### Fuzzing")
     assert text.startswith(f"### Fuzzing: {section['passed']} of {section['examples']} generated requests")
     for row in section["rows"]:
@@ -158,7 +158,7 @@ def test_summary_md_fuzzing_is_the_section(rich: dict, rich_dir: Path) -> None:
 
 def test_report_html_shows_episodes_consistency_and_fuzzing(rich: dict, rich_dir: Path) -> None:
     page = (rich_dir / "report.html").read_text(encoding="utf-8")
-    failed = failed_episodes(rich["episodes"])
+    failed = rich["episodes"]["failed"]
     table = page[page.index('<table id="episode-failures">') :]
     table = table[: table.index("</table>")]
     assert table.count("<tr>") == 1 + len(failed)
@@ -169,7 +169,7 @@ def test_report_html_shows_episodes_consistency_and_fuzzing(rich: dict, rich_dir
     rows = len(rich["samples"]["n"]["by_capability"]) + len(rich["samples"]["n"]["by_level"]) + 1
     assert consistency[: consistency.index("</table>")].count("<tr>") == 1 + rows
     minimal = page[page.index('<table id="fuzz-minimal">') :]
-    assert minimal[: minimal.index("</table>")].count("<tr>") == 1 + len(fuzz_section(rich["fuzz"])["minimal"])
+    assert minimal[: minimal.index("</table>")].count("<tr>") == 1 + len(rich["fuzz_summary"]["minimal"])
 
 
 def test_summary_md_numbers_are_the_summary(results: dict, run_dir: Path) -> None:
@@ -179,8 +179,7 @@ def test_summary_md_numbers_are_the_summary(results: dict, run_dir: Path) -> Non
     assert (
         f"**Weighted aggregate: {100 * aggregate['value']:.1f}% (95% CI {100 * low:.1f}%–{100 * high:.1f}%)**" in text
     )
-    prepared = prepare(results)
-    assert f"**{prepared['analysis']['band']['label']}**" in text
+    assert f"**{results['analysis']['band']['label']}**" in text
     rows = {line.split("|")[1].strip(): line.split("|")[2:-1] for line in text.splitlines() if line.startswith("| ")}
     for name, cell in results["summary"]["capabilities"].items():
         row = [part.strip() for part in rows[name]]
@@ -195,10 +194,10 @@ def test_summary_md_numbers_are_the_summary(results: dict, run_dir: Path) -> Non
     assert f"### Safety failures: {len(safety)}" in text
     for item in safety:
         assert markdown_text(item["id"]) in text
-    for weakness in prepared["analysis"]["weaknesses"]:
+    for weakness in results["analysis"]["weaknesses"]:
         assert f"**{weakness['capability']}** {100 * weakness['mean']:.1f}%" in text
         assert f"is weakest at {weakness['weakest_level']}" in text
-    unparseable = prepared["analysis"]["failure_patterns"]["unparseable"]
+    unparseable = results["analysis"]["failure_patterns"]["unparseable"]
     assert f"code_fence {unparseable['code_fence']['count']}" in text
     assert "cut off at \\-\\-max\\-tokens" in text or "cut off at --max-tokens" in text
 
@@ -206,6 +205,7 @@ def test_summary_md_numbers_are_the_summary(results: dict, run_dir: Path) -> Non
 def test_summary_md_warns_about_partial_and_incomplete_runs(tmp_path: Path) -> None:
     partial = synthetic_results(capabilities=("edge_cases", "format_compliance"), errored=1)
     partial["incomplete_reasons"] = ["worker gw0 crashed"]
+    partial["analysis"] = analyse(partial)
     write_reports(tmp_path, partial)
     text = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert "> [!WARNING]" in text
@@ -278,21 +278,6 @@ def test_summary_md_keeps_payloads_inert(run_dir: Path) -> None:
     assert "<script" not in text and "<img" not in text and "<svg" not in text
     assert markdown_text("| a <b> @x [l](javascript:alert(1))") == "\\| a &lt;b&gt; \\@x \\[l\\](javascript\\:alert(1))"
     assert markdown_text("- item").startswith("\\-")
-
-
-def test_reports_from_an_old_results_file(results: dict, tmp_path: Path) -> None:
-    old = json.loads(json.dumps(results))
-    for cell in old["summary"]["capabilities"].values():
-        for part in (cell, *cell["levels"].values()):
-            for key in ("stderr", "mean_ci", "pass_rate_ci", "templates"):
-                del part[key]
-    for key in ("stderr", "ci", "templates"):
-        del old["summary"]["aggregate"][key]
-    del old["summary"]["statistics"]
-    write_reports(tmp_path, old)
-    fresh = tmp_path / "fresh"
-    write_reports(fresh, results)
-    assert (tmp_path / "summary.md").read_text(encoding="utf-8") == (fresh / "summary.md").read_text(encoding="utf-8")
 
 
 def test_github_step_summary_is_appended(results: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

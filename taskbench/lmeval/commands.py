@@ -48,10 +48,9 @@ def run_export(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from taskbench.artifacts import RESULTS_FILE
+    from taskbench.artifacts import RESULTS_FILE, new_run_id
     from taskbench.lmeval.importer import import_samples
     from taskbench.reports.terminal import aggregate_line, summary_table
-    from taskbench.run import new_run_id
 
     run_dir = args.out or Path("reports") / new_run_id()
     results = import_samples(args.samples, run_dir)

@@ -1,9 +1,10 @@
 """`taskbench import lm-eval`: lm_eval's `--log_samples` output of an exported task, as a taskbench run.
 
 Each sample holds the exported document (the case record) and the model's text, so the run is rebuilt without
-the model: every answer scored by taskbench.scorers.score_case, then results.json, the reports and answers.jsonl written
-by the same building blocks as `pytest evals/` (taskbench.scoring.records, .results, .analysis, .reports, .model), so
-`pytest evals/ --replay RUN_DIR` replays it.
+the model: every answer scored by taskbench.scorers.score_case into the item records `pytest evals/` makes
+(taskbench.scoring.records), finished by the same taskbench.results.build.finish_run (results.json and the
+reports), and the answers written to answers.jsonl and the model to served.json, so `pytest evals/ --replay
+RUN_DIR` replays it.
 
 lm_eval keeps only the text of an answer: finish reason, token counts and latency are not in its samples and
 are recorded as UNKNOWN_FINISH_REASON and 0.
@@ -12,22 +13,21 @@ are recorded as UNKNOWN_FINISH_REASON and 0.
 from __future__ import annotations
 
 import json
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taskbench.artifacts import model_record, save_answers, write_results
-from taskbench.data.capabilities import CapabilityConfig, load_capability_config
+from taskbench.artifacts import model_record, save_answers, write_served
+from taskbench.data.capabilities import load_capability_config
 from taskbench.data.cases import Case, Dataset, load_tier
 from taskbench.errors import DataError
 from taskbench.model.client import Answer, ServedModel
 from taskbench.model.generation import GenerationReport
-from taskbench.model.plays import REALISTIC
 from taskbench.options import OPTIONS, Settings
-from taskbench.reports.write import write_reports
-from taskbench.results.analysis import analyse
-from taskbench.results.build import build_results
+from taskbench.reports.process import ReportWriter
+from taskbench.results.build import Collected, Results, finish_run
 from taskbench.scorers import score_case
 from taskbench.scoring.records import item_record
 
@@ -44,28 +44,6 @@ class Sample:
     case: dict[str, Any]  # the case record the document was exported from
     output: str  # the text lm_eval scored (its filtered response)
     gen_kwargs: dict[str, Any]
-
-
-@dataclass
-class ImportedRun:
-    """A taskbench.results.build.FinishedRun for a run made without pytest (no episodes, no fuzzing)."""
-
-    run_id: str
-    settings: Settings
-    capabilities: CapabilityConfig
-    dataset: Dataset
-    records: dict[str, dict[str, Any]]
-    generation: GenerationReport
-    replayed_model: dict[str, Any] | None
-    errors: dict[str, dict[str, Any]] = field(default_factory=dict)
-    incomplete: list[str] = field(default_factory=list)
-    episode_records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    episode_errors: dict[str, dict[str, Any]] = field(default_factory=dict)
-    episode_mode: str = REALISTIC
-    selected_cases: list[str] = field(default_factory=list)
-    selected_episodes: list[str] = field(default_factory=list)
-    fuzz: list[dict[str, Any]] = field(default_factory=list)
-    model: None = None  # no model was contacted
 
 
 def read_samples(path: Path) -> list[Sample]:
@@ -151,7 +129,7 @@ def _matching_cases(samples: list[Sample], dataset: Dataset, samples_path: Path)
     return cases
 
 
-def import_samples(samples_path: Path, run_dir: Path) -> dict[str, Any]:
+def import_samples(samples_path: Path, run_dir: Path) -> Results:
     """Build taskbench's run folder from lm_eval samples; returns the results dict written to results.json."""
     started = time.perf_counter()
     samples = read_samples(samples_path)
@@ -170,20 +148,23 @@ def import_samples(samples_path: Path, run_dir: Path) -> dict[str, Any]:
         for case in cases
     }
     served = _served_model(_model_args(_results_beside(samples_path)))
-    run = ImportedRun(
+    model = None if served is None else model_record(served)
+    collected = Collected(
         run_id=run_dir.name,
         settings=_settings(samples_path, run_dir, tiers[0], samples[0].gen_kwargs, served),
         capabilities=capabilities,
         dataset=dataset,
-        records=records,
+        model=model,
         generation=GenerationReport(len(samples), len(samples), 0, 0, time.perf_counter() - started),
-        replayed_model=None if served is None else model_record(served),
         selected_cases=list(records),
+        records=records,
     )
-    # The same steps as the plugin's session end (taskbench.plugin.RunReporter), then the answers for --replay.
-    results = build_results(run)
-    results["analysis"] = analyse(results)
-    write_results(run_dir, results)
-    write_reports(run_dir, results)
+    # Not started: the reports are written in this process, which has nothing else to do meanwhile.
+    writer = ReportWriter(lambda line: print(line, file=sys.stderr))
+    try:
+        results, _ = finish_run(collected, run_dir, writer)
+    finally:
+        writer.close()
     save_answers(run_dir, answers)
+    write_served(run_dir, None, model)
     return results

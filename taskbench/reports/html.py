@@ -24,11 +24,8 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from taskbench.data.capabilities import LEVELS
-from taskbench.reports.markdown import aggregate_text, interval, percent
+from taskbench.reports.format import aggregate_text, consistency_rows, interval, percent
 from taskbench.results.analysis import failing_items
-from taskbench.results.episodes import failed_episodes
-from taskbench.results.fuzz import fuzz_section
-from taskbench.results.samples import changing_rows, consistency_rows
 
 OUTPUT_LIMIT = 600
 FIGURE_DPI = 100
@@ -56,13 +53,12 @@ def page_script(name: str) -> tuple[Markup, str]:
 
 
 def render_html(results: Mapping[str, Any]) -> str:
-    """`results` must carry summary statistics and an analysis (see taskbench.reports.write.prepare)."""
+    """report.html of a run's results (as taskbench.results.build makes them)."""
     summary, analysis = results["summary"], results["analysis"]
     patterns = analysis["failure_patterns"]
     script, script_source = page_script("report.js")
     failures = [_failure_row(item) for item in failing_items(results["items"])]
-    episodes, samples = results.get("episodes"), results.get("samples")
-    sampled = [*results["items"], *(episodes["items"] if episodes else [])]
+    episodes, samples = results["episodes"], results["samples"]
     return (
         template_environment()
         .get_template("report.html.j2")
@@ -76,11 +72,11 @@ def render_html(results: Mapping[str, Any]) -> str:
             failures=failures,
             safety_count=sum(1 for row in failures if row["safety"]),
             episodes=episodes,
-            episode_failures=[_episode_row(row) for row in failed_episodes(episodes)] if episodes else [],
+            episode_failures=[_episode_row(row) for row in episodes["failed"]] if episodes else [],
             samples=samples,
             consistency=consistency_rows(samples) if samples else [],
-            changing=changing_rows(samples, sampled) if samples else [],
-            fuzz=_fuzz_rows(fuzz_section(results.get("fuzz") or [])),
+            changing=samples["changing"] if samples else [],
+            fuzz=_fuzz_rows(results["fuzz_summary"]),
             plots={
                 "heatmap": heatmap_svg(summary),
                 "confusion": confusion_svg(patterns["action_confusion"]),

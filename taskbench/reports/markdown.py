@@ -6,16 +6,12 @@ backslash-escapes Markdown punctuation, so an answer can neither inject markup n
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from taskbench.data.capabilities import LEVELS
-from taskbench.results.episodes import failed_episodes
-from taskbench.results.fuzz import fuzz_section
-from taskbench.results.samples import changing_rows, consistency_rows
+from taskbench.reports.format import NO_VALUE, aggregate_text, consistency_rows, interval, markdown_text, percent
 
 LISTED_SAFETY_FAILURES = 20
 LISTED_TEMPLATES = 5
@@ -23,58 +19,19 @@ LISTED_CONFUSIONS = 5
 LISTED_EPISODE_FAILURES = 10
 LISTED_CHANGING = 20
 LISTED_FUZZ_FAILURES = 10
-TEXT_LIMIT = 120
-
-# Punctuation that starts markup anywhere in a line (`:` and `@` too: autolinks and @mentions), and what
-# starts a block at the beginning of one (headings, lists).
-_INLINE_MARKUP = re.compile(r"([\\`*_{}\[\]|~:@$!])")
-_BLOCK_START = re.compile(r"^(\d*)([#+\-.)])")
-
-
-def markdown_text(text: Any, limit: int = TEXT_LIMIT) -> str:
-    """One line of inert Markdown showing `text` (cut to `limit` characters)."""
-    flat = " ".join(str(text).split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    # Entities first (& < >): the backslash escapes below never touch the `&` and `;` they introduce.
-    inline = _INLINE_MARKUP.sub(r"\\\1", html.escape(flat, quote=False))
-    return _BLOCK_START.sub(r"\1\\\2", inline)
-
-
-def percent(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None else f"{100 * value:.{digits}f}%"
-
-
-def interval(ci: Sequence[float] | None, digits: int = 0) -> str:
-    """A 95 % interval as "[lo–hi]" in percent."""
-    if ci is None:
-        return ""
-    return f"[{100 * ci[0]:.{digits}f}–{100 * ci[1]:.{digits}f}]"
 
 
 def cell_text(cell: Mapping[str, Any], digits: int = 0) -> str:
     """mean [CI] · pass rate, or a dash for an empty cell."""
     if not cell["n"]:
-        return "–"
+        return NO_VALUE
     return (
         f"{percent(cell['mean'], digits)} {interval(cell.get('mean_ci'), digits)} · pass {percent(cell['pass_rate'])}"
     )
 
 
-def aggregate_text(summary: Mapping[str, Any]) -> str:
-    aggregate = summary["aggregate"]
-    if aggregate["value"] is None:
-        return "no scored items"
-    ci = aggregate.get("ci")
-    confidence = summary.get("statistics", {}).get("confidence", 0.95)
-    shown = percent(aggregate["value"], 1)
-    if ci is not None:
-        shown += f" ({100 * confidence:.0f}% CI {percent(ci[0], 1)}–{percent(ci[1], 1)})"
-    return shown
-
-
 def render_markdown(results: Mapping[str, Any]) -> str:
-    """`results` must carry summary statistics and an analysis (see taskbench.reports.write.prepare)."""
+    """summary.md of a run's results (as taskbench.results.build makes them)."""
     summary, analysis = results["summary"], results["analysis"]
     sections = [
         _header(results),
@@ -83,9 +40,9 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         _strengths_and_weaknesses(analysis),
         _safety_failures(results["items"], analysis["safety_failures"]),
         _failure_patterns(analysis["failure_patterns"]),
-        _episodes(results.get("episodes")),
-        _consistency(results),
-        _fuzzing(fuzz_section(results.get("fuzz") or [])),
+        _episodes(results["episodes"]),
+        _consistency(results["samples"]),
+        _fuzzing(results["fuzz_summary"]),
         "Full report: `report.html`; every item: `items.csv`, `items.parquet`, `results.json`.",
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
@@ -239,7 +196,7 @@ def _episodes(section: Mapping[str, Any] | None) -> str:
         f"{_rate_with_interval(cell['pass_rate'], cell['ci_low'], cell['ci_high'])} |"
         for level, cell in section["by_level"].items()
     ]
-    failed = failed_episodes(section)
+    failed = section["failed"]
     if failed:
         lines += [
             "",
@@ -262,8 +219,7 @@ def _episodes(section: Mapping[str, Any] | None) -> str:
     return "\n".join(lines).rstrip()
 
 
-def _consistency(results: Mapping[str, Any]) -> str:
-    section = results.get("samples")
+def _consistency(section: Mapping[str, Any] | None) -> str:
     if section is None:
         return ""
     k = section["k"]
@@ -281,9 +237,7 @@ def _consistency(results: Mapping[str, Any]) -> str:
         if row["kind"] == "level":
             group = f"level {group}"
         lines.append(f"| {group} | {row['n']} | {percent(row['pass_at_1'], 1)} | {percent(row['pass_hat_k'], 1)} |")
-    episodes = results.get("episodes")
-    records = [*results["items"], *(episodes["items"] if episodes else [])]
-    changing = changing_rows(section, records)
+    changing = section["changing"]
     shown = ", ".join(
         f"{markdown_text(row['id'])} ({row['passed']}/{row['samples']})" for row in changing[:LISTED_CHANGING]
     )

@@ -16,34 +16,15 @@ import pyarrow.csv
 import pyarrow.parquet
 
 from taskbench.artifacts import ITEMS_CSV, ITEMS_PARQUET
+from taskbench.scoring.records import ITEM_COLUMNS
 
 _SCALARS = frozenset({str, int, float, bool})
 _NESTED = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # json.dumps with options builds one per call
-# results.json's item order; keys an item adds beyond these follow them.
-ITEM_COLUMNS = (
-    "id",
-    "capability",
-    "level",
-    "template",
-    "input",
-    "reference_date",
-    "expected",
-    "output",
-    "score",
-    "passed",
-    "failure",
-    "safety",
-    "explanation",
-    "details",
-    "finish_reason",
-    "latency_s",
-    "prompt_tokens",
-    "completion_tokens",
-)
 
 
 def items_table(items: Sequence[Mapping[str, Any]]) -> pa.Table:
-    """Items as a flat table: nested values (expected, details) become JSON strings, and a column whose
+    """Items as a flat table, in results.json's item order (keys an item adds beyond ITEM_COLUMNS follow
+    them): nested values (expected, details) become JSON strings, and a column whose
     values are of kinds no one column type holds (text and numbers, say) becomes text."""
     extra = sorted({key for item in items for key in item} - set(ITEM_COLUMNS))
     columns = (*ITEM_COLUMNS, *extra)

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from taskbench.data.capabilities import LEVELS
+from taskbench.reports.format import NO_VALUE, percent
 
 if TYPE_CHECKING:
-    from taskbench.run import RunState
+    import pytest
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
-def summary_table(summary: dict[str, Any]) -> Table:
+def summary_table(summary: Mapping[str, Any]) -> Table:
     table = Table(title="taskbench: mean score (pass rate) by capability x level", title_justify="left")
     table.add_column("capability")
     table.add_column("weight", justify="right")
@@ -30,18 +29,18 @@ def summary_table(summary: dict[str, Any]) -> Table:
         row = [name, f"{cell['weight']:.2f}"]
         for level in LEVELS:
             sub = cell["levels"][level]
-            row.append(f"{_percent(sub['mean'])} ({_percent(sub['pass_rate'])})" if sub["n"] else "-")
-        row.append(f"{_percent(cell['mean'])} ({_percent(cell['pass_rate'])}) n={cell['n']}")
+            row.append(f"{percent(sub['mean'])} ({percent(sub['pass_rate'])})" if sub["n"] else NO_VALUE)
+        row.append(f"{percent(cell['mean'])} ({percent(cell['pass_rate'])}) n={cell['n']}")
         row.append(str(cell["errors"]))
         table.add_row(*row)
     return table
 
 
-def aggregate_line(summary: dict[str, Any]) -> str:
+def aggregate_line(summary: Mapping[str, Any]) -> str:
     agg = summary["aggregate"]
     if agg["value"] is None:
         return "weighted aggregate: no scored items"
-    line = f"weighted aggregate: {100 * agg['value']:.1f}%"
+    line = f"weighted aggregate: {percent(agg['value'], 1)}"
     if agg["partial"]:
         line += (
             f" PARTIAL: {agg['selected']} of {agg['tier_size']} cases, covering "
@@ -52,16 +51,15 @@ def aggregate_line(summary: dict[str, Any]) -> str:
     return line
 
 
-def write_summary(terminalreporter: Any, state: RunState) -> None:
-    results = state.results
+def write_summary(terminalreporter: pytest.TerminalReporter, results: Mapping[str, Any], path: Path) -> None:
+    """The table, the aggregate, why the run may be incomplete and where results.json is."""
     summary = results["summary"]
     buffer = io.StringIO()
-    Console(file=buffer, width=max(terminalreporter._tw.fullwidth, 120), force_terminal=False).print(
-        summary_table(summary)
-    )
+    width = max(terminalreporter.config.get_terminal_writer().fullwidth, 120)
+    Console(file=buffer, width=width, force_terminal=False).print(summary_table(summary))
     terminalreporter.section("taskbench", sep="=")
     terminalreporter.write(buffer.getvalue())
     terminalreporter.write_line(aggregate_line(summary))
     for reason in results["incomplete_reasons"]:
         terminalreporter.write_line(f"INCOMPLETE: {reason}", red=True)
-    terminalreporter.write_line(f"results: {state.results_path}")
+    terminalreporter.write_line(f"results: {path}")

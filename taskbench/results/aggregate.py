@@ -141,14 +141,6 @@ def add_statistics(
     return summary
 
 
-def summary_with_statistics(results: Mapping[str, Any]) -> dict[str, Any]:
-    """The summary of a results dict, with statistics computed from its items when the file predates them."""
-    summary = results["summary"]
-    if "statistics" in summary:
-        return summary
-    return add_statistics(summary, results["items"])
-
-
 def _cell_statistics(records: Sequence[Mapping[str, Any]], resamples: int, seed: int) -> dict[str, Any]:
     clusters = [cluster_key(r) for r in records]
     mean = stats.mean_ci([r["score"] for r in records], clusters, confidence=CONFIDENCE, resamples=resamples, seed=seed)

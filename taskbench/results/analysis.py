@@ -1,7 +1,7 @@
 """What a run's numbers mean: strengths, weaknesses with recommendations, the aggregate's band, failure patterns.
 
-Pure functions over a results dict (a parsed results.json), so a fresh run, a replay and an old file are
-analysed alike. `analyse(results)` is what goes under results["analysis"]; every value is JSON-ready.
+Pure functions over a results dict; `analyse(results)` is what taskbench.results.build stores under
+results["analysis"]; every value is JSON-ready.
 """
 
 from __future__ import annotations
@@ -15,13 +15,7 @@ from typing import Any
 
 from taskbench.data.capabilities import LEVELS
 from taskbench.results import stats
-from taskbench.results.aggregate import (
-    CONFIDENCE,
-    DEFAULT_RESAMPLES,
-    DEFAULT_SEED,
-    cluster_key,
-    summary_with_statistics,
-)
+from taskbench.results.aggregate import CONFIDENCE, DEFAULT_RESAMPLES, DEFAULT_SEED, cluster_key
 from taskbench.scorers import Failure, Verdict
 from taskbench.scorers.contract import ACTIONS
 
@@ -32,14 +26,7 @@ FEW_TEMPLATES = 10
 WORST_TEMPLATES = 10
 EXAMPLE_IDS = 5
 
-UNPARSEABLE_KINDS = (
-    Failure.CODE_FENCE,
-    Failure.PROSE,
-    Failure.TRUNCATED,
-    Failure.EMPTY,
-    Failure.INVALID_JSON,
-    Failure.NOT_OBJECT,
-)
+UNPARSEABLE_KINDS = tuple(kind for kind in Failure if kind.is_parse_failure)
 # Confusion-matrix columns besides the contract's actions; an answer's action is model text, so anything
 # else is lumped together rather than becoming a label.
 UNPARSEABLE = "(unparseable)"
@@ -105,7 +92,7 @@ def analyse(
     results: Mapping[str, Any], *, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
 ) -> dict[str, Any]:
     """The analysis of a run, to be stored as results["analysis"]."""
-    summary = summary_with_statistics(results)
+    summary = results["summary"]
     items = results["items"]
     strengths, weaknesses = strengths_and_weaknesses(summary, items)
     return {
@@ -166,10 +153,10 @@ def _weakness(name: str, cell: Mapping[str, Any], items: Sequence[Mapping[str, A
     )
     level_mean = cell["levels"][level]["mean"]
     at_level = [i for i in items if i["level"] == level]
-    advice = f"{name} is weakest at {level} ({_percent(level_mean)}): add training data for {level} {name} requests"
+    advice = f"{name} is weakest at {level} ({level_mean:.0%}): add training data for {level} {name} requests"
     templates = [t for t in worst_templates(at_level) if t.failed][:3]
     if templates:
-        named = ", ".join(f"{t.template} ({_percent(t.mean)}, n={t.n})" for t in templates)
+        named = ", ".join(f"{t.template} ({t.mean:.0%}, n={t.n})" for t in templates)
         advice += f", starting with the template{'s' if len(templates) > 1 else ''} {named}"
     kinds = Counter(i["failure"] for i in at_level if not i["passed"])
     if kinds:
@@ -325,7 +312,3 @@ def run_warnings(results: Mapping[str, Any], summary: Mapping[str, Any]) -> list
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def _percent(value: float) -> str:
-    return f"{100 * value:.0f}%"

@@ -12,8 +12,7 @@ from typing import Any
 
 from taskbench.data.capabilities import LEVELS
 from taskbench.results import stats
-
-CONFIDENCE = 0.95
+from taskbench.results.aggregate import CONFIDENCE
 
 
 def _pass_rate_fields(episodes: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -39,6 +38,7 @@ def episodes_section(
     """The episode summary of a run, None when it ran no episode. `mode`: realistic or teacher_forcing."""
     if not records and not errors:
         return None
+    records = sorted(records, key=lambda record: record["id"])
     turns = [turn for record in records for turn in record["turns"]]
     turns_passed = sum(1 for turn in turns if turn["passed"])
     levels = [level for level in LEVELS if any(record["level"] == level for record in records)]
@@ -50,16 +50,17 @@ def episodes_section(
         "turns_passed": turns_passed,
         "turn_accuracy": turns_passed / len(turns) if turns else None,
         "by_level": {level: _pass_rate_fields([r for r in records if r["level"] == level]) for level in levels},
-        "items": sorted(records, key=lambda record: record["id"]),
+        "items": records,
         "errors": sorted(errors, key=lambda error: error["id"]),
+        "failed": failed_episodes(records),
     }
 
 
-def failed_episodes(section: Mapping[str, Any]) -> list[dict[str, Any]]:
+def failed_episodes(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Each failed episode with the turn where its task list first went wrong and how; `turn` is None when
     every turn left the right list but the final one differs (teacher forcing resets the list each turn)."""
     failed = []
-    for record in section["items"]:
+    for record in records:
         if record["passed"]:
             continue
         number = record["first_wrong_turn"]

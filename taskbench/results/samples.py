@@ -37,13 +37,13 @@ def samples_section(
     units += [(record, EPISODES_GROUP) for record in episode_records]
     at_1: dict[tuple[str, str], list[float]] = defaultdict(list)
     hat_k: dict[tuple[str, str], list[float]] = defaultdict(list)
-    changing = []
+    changing: list[dict[str, Any]] = []
     for record, group in units:
         n, c = sample_counts(record)
         if n < k:
             raise ValueError(f"{record['id']}: {n} samples, fewer than k={k}")
         if 0 < c < n:
-            changing.append(record["id"])
+            changing.append({"id": record["id"], "samples": n, "passed": c})
         for key in (("overall", ""), ("by_capability", group), ("by_level", record["level"])):
             at_1[key].append(stats.pass_at_k(n, c, 1))
             hat_k[key].append(stats.pass_hat_k(n, c, k))
@@ -64,30 +64,9 @@ def samples_section(
         "n": table(at_1, len),
         "pass_at_1": table(at_1, _mean),
         "pass_hat_k": table(hat_k, _mean),
-        "changing": sorted(changing),
+        "changing": sorted(changing, key=lambda row: row["id"]),
     }
 
 
 def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
-
-
-def changing_rows(section: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The cases and episodes whose outcome changed between samples, with how many of their samples passed."""
-    by_id = {record["id"]: record for record in records}
-    rows = []
-    for record_id in section["changing"]:
-        n, c = sample_counts(by_id[record_id])
-        rows.append({"id": record_id, "samples": n, "passed": c})
-    return rows
-
-
-def consistency_rows(section: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The pass@1 vs pass^k table: overall, then each capability (episodes last), then each level."""
-    measures = ("n", "pass_at_1", "pass_hat_k")
-    rows = [{"kind": "overall", "group": "overall", **{m: section[m]["overall"] for m in measures}}]
-    for key, kind in (("by_capability", "capability"), ("by_level", "level")):
-        rows += [
-            {"kind": kind, "group": name, **{m: section[m][key][name] for m in measures}} for name in section["n"][key]
-        ]
-    return rows

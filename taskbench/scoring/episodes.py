@@ -7,12 +7,51 @@ from the expected list (taskbench.model.plays describes both). Judging needs onl
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from taskbench.data.episodes import Episode
 from taskbench.data.taskapi import TaskStore, diff_states
 from taskbench.model.plays import TEACHER_FORCING, answer_key, apply_output
 from taskbench.scorers import score_case
+from taskbench.scoring.records import EpisodeBrief, episode_brief
+
+
+class TurnRecord(TypedDict):
+    number: int
+    user: str
+    capability: str
+    expected: dict[str, Any]
+    output: str
+    score: float
+    passed: bool
+    failure: str
+    explanation: str
+    state_ok: bool  # the task list after this turn is the expected one
+    state_diff: list[str]
+
+
+class JudgedSample(TypedDict):
+    passed: bool
+    turns: list[TurnRecord]
+    first_wrong_turn: int | None
+    how: list[str]  # the state_diff of first_wrong_turn
+    final_diff: list[str]
+
+
+class EpisodeSampleOutcome(TypedDict):
+    seed: int
+    passed: bool
+    turns_passed: int
+
+
+class EpisodeFields(EpisodeBrief, JudgedSample):
+    """An episode's record: sample 0 judged in full."""
+
+    mode: str
+
+
+class EpisodeRecord(EpisodeFields, total=False):
+    samples: list[EpisodeSampleOutcome]  # with --samples K > 1, sample 0 first
 
 
 def expected_states(episode: Episode) -> list[list[dict[str, Any]]]:
@@ -40,13 +79,13 @@ def turn_case(episode: Episode, number: int) -> dict[str, Any]:
 
 def judge_sample(
     episode: Episode, mode: str, outputs: Sequence[str], field_weights: Mapping[str, float] | None = None
-) -> dict[str, Any]:
+) -> JudgedSample:
     """Score each turn (entity extraction's fields weighted by `field_weights`) and follow the task state:
     realistic mode carries the model's own state forward; teacher forcing applies each answer to the expected
     state before it. The episode passes when the final state is the expected one (teacher forcing: when every
     turn leaves the expected state)."""
     expected = expected_states(episode)
-    turns = []
+    turns: list[TurnRecord] = []
     with TaskStore.from_tasks(episode.tasks) as store:
         for number, (turn, output) in enumerate(zip(episode.turns, outputs, strict=True), start=1):
             score = score_case(turn_case(episode, number), output, field_weights)
@@ -92,11 +131,11 @@ def judge_episode(
     mode: str,
     samples: Sequence[tuple[int, Sequence[str]]],
     field_weights: Mapping[str, float] | None = None,
-) -> dict[str, Any]:
+) -> EpisodeRecord:
     """The episode's record from its samples' outputs ((seed, outputs per turn), sample 0 first): sample 0
     in full; with several samples the episode passes only when every sample does."""
     judged = [(seed, judge_sample(episode, mode, outputs, field_weights)) for seed, outputs in samples]
-    record = {"id": episode.id, "level": episode.level, "template": episode.template, "mode": mode, **judged[0][1]}
+    record: EpisodeRecord = {**episode_brief(episode), "mode": mode, **judged[0][1]}
     if len(judged) > 1:
         record["samples"] = [
             {"seed": seed, "passed": sample["passed"], "turns_passed": sum(t["passed"] for t in sample["turns"])}

@@ -1,13 +1,15 @@
-"""Per-item records: the plain data one item hands to the plugin, and the failing item's message.
+"""Per-item records: the plain data one item hands to the plugin, their shapes, and the failing item's message.
 
-Records are plain dicts on purpose: they ride on pytest reports across pytest-xdist workers.
+Records are plain dicts on purpose (typed as TypedDicts): they ride on pytest reports across pytest-xdist
+workers and are written to results.json as they are. Their shapes are stated here and nowhere else in code;
+fixtures/schema/results.schema.json states them for readers of the file.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -17,21 +19,85 @@ from taskbench.model.client import Answer
 from taskbench.scorers import Score
 
 
-def case_brief(case: Case) -> dict[str, Any]:
-    """What the collector needs to place an item that errored before it was scored."""
+class EpisodeBrief(TypedDict):
+    """What the collector needs to place an episode that errored before it was judged."""
+
+    id: str
+    level: str
+    template: str
+
+
+class CaseBrief(TypedDict):
+    """What the collector needs to place a case item that errored before it was scored."""
+
+    id: str
+    capability: str
+    level: str
+    template: str
+
+
+class ItemFields(CaseBrief):
+    """A scored case item, in results.json's order (the columns of items.csv)."""
+
+    input: str
+    reference_date: str
+    expected: dict[str, Any]
+    output: str  # the first sample's answer
+    score: float  # with --samples: the mean over the samples
+    passed: bool  # with --samples: every sample passed
+    failure: str  # the first sample's taskbench.scorers.Failure
+    safety: bool
+    explanation: str
+    details: dict[str, Any]
+    finish_reason: str
+    latency_s: float
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class SampleOutcome(TypedDict):
+    seed: int
+    output: str
+    score: float
+    passed: bool
+    failure: str
+    finish_reason: str
+
+
+class ItemRecord(ItemFields, total=False):
+    samples: list[SampleOutcome]  # with --samples K > 1, sample 0 first
+
+
+class ErrorFields(TypedDict):
+    when: str  # setup, call or crashed (a pytest-xdist worker died running it)
+    message: str
+
+
+class CaseError(CaseBrief, ErrorFields):
+    """A case item that could not be scored: never counted as a score of 0."""
+
+
+class EpisodeError(EpisodeBrief, ErrorFields):
+    """An episode that could not be judged."""
+
+
+ITEM_COLUMNS = tuple(ItemFields.__annotations__)
+
+
+def case_brief(case: Case) -> CaseBrief:
     return {"id": case.id, "capability": case.capability, "level": case.level, "template": case.template}
 
 
-def episode_brief(episode: Episode) -> dict[str, Any]:
+def episode_brief(episode: Episode) -> EpisodeBrief:
     return {"id": episode.id, "level": episode.level, "template": episode.template}
 
 
 def item_record(
     case: Case, answer: Answer, score: Score, samples: Sequence[tuple[int, Answer, Score]] = ()
-) -> dict[str, Any]:
+) -> ItemRecord:
     """The item's record: the first answer in full; with --samples, every sample's outcome too, the mean
     score, and passed only when every sample passed."""
-    record = {
+    record: ItemRecord = {
         **case_brief(case),
         "input": case.input,
         "reference_date": case.reference_date,
@@ -99,7 +165,7 @@ def check_case(record: Mapping[str, Any]) -> None:
     )
 
 
-def check_episode(record: dict[str, Any]) -> None:
+def check_episode(record: Mapping[str, Any]) -> None:
     """The body of every episode item: fail unless the episode left the expected task list."""
     if record["passed"]:
         return
