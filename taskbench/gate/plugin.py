@@ -1,7 +1,7 @@
 """The pre-merge gate, a pytest plugin (entry point `taskbench-gate`): one verdict and one exit code per run.
 
 Configured by the gate rows of taskbench.options (`[tool.taskbench.gate]`, TASKBENCH_GATE_*, --gate-*); the
-checks are taskbench.gate.checks. It reads the run's inputs from taskbench's RUN_STATE stash key before the
+checks are taskbench.gate.checks. It reads the run's inputs from taskbench's RUN_INPUTS stash key before the
 run (to refuse an incomparable baseline before anything is generated) and judges the results the
 `pytest_taskbench_results` hook delivers after it.
 
@@ -35,7 +35,7 @@ from taskbench.gate.baseline import (
 from taskbench.gate.checks import MARKS, Check, Outcome, Verdict, evaluate, render_markdown, verdict_line
 from taskbench.options import GateSettings, resolve_gate_settings
 from taskbench.reports.step_summary import append_to_step_summary
-from taskbench.run import RUN_STATE
+from taskbench.run import RUN_INPUTS
 
 GATE_VERSION = 2
 
@@ -66,7 +66,7 @@ class Gate:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        inputs = self.config.stash[RUN_STATE]
+        inputs = self.config.stash[RUN_INPUTS]
         invocation_dir = self.config.invocation_params.dir
         try:
             # Read now: a `--replay reports/latest` points at this run itself once its results are written.
