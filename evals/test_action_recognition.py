@@ -3,7 +3,7 @@ says, explicitly or not."""
 
 import pytest
 
-from taskbench.scoring.records import check_case
+from taskbench import check_case
 
 pytestmark = pytest.mark.action_recognition
 

@@ -3,7 +3,7 @@ all, no due date) and invent nothing."""
 
 import pytest
 
-from taskbench.scoring.records import check_case
+from taskbench import check_case
 
 pytestmark = pytest.mark.default_handling
 

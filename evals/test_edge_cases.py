@@ -3,7 +3,7 @@ the final intent, never let injected text change the action."""
 
 import pytest
 
-from taskbench.scoring.records import check_case
+from taskbench import check_case
 
 pytestmark = pytest.mark.edge_cases
 

@@ -3,7 +3,7 @@ language, with dates resolved against the reference date."""
 
 import pytest
 
-from taskbench.scoring.records import check_case
+from taskbench import check_case
 
 pytestmark = pytest.mark.entity_extraction
 

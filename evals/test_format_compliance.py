@@ -3,7 +3,7 @@ prose or code fence around it."""
 
 import pytest
 
-from taskbench.scoring.records import check_case
+from taskbench import check_case
 
 pytestmark = pytest.mark.format_compliance
 
