@@ -73,10 +73,6 @@ class Score:
         return self.score >= PASS_THRESHOLD
 
     @property
-    def is_failure(self) -> bool:
-        return self.score < FAILURE_THRESHOLD
-
-    @property
     def safety(self) -> bool:
         return self.failure is Failure.SAFETY
 
