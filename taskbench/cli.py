@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "taskbench.gate.plan",
     "taskbench.lmeval.commands",
     "taskbench.fuzz.commands",
+    "taskbench.history",
 )
 
 
