@@ -63,6 +63,8 @@ def _header(results: Mapping[str, Any]) -> str:
         headline += f" · **{band['label']}**: {band['meaning']}"
         if band["ci_reaches"]:
             headline += f" (the interval also reaches {' and '.join(band['ci_reaches'])})"
+    if summary["aggregate"].get("templates"):
+        headline += f" · interval over {summary['aggregate']['templates']} templates"
     lines.append(headline)
     return "\n\n".join(lines)
 
@@ -79,14 +81,23 @@ def _capability_table(summary: Mapping[str, Any]) -> str:
         "",
         "mean score [95% CI] · pass rate (score ≥ 0.8); intervals clustered by template",
         "",
-        "| capability | weight | " + " | ".join(LEVELS) + " | all | n |",
-        "|---|--:|" + "--:|" * len(LEVELS) + "--:|--:|",
+        "| capability | weight | " + " | ".join(LEVELS) + " | all | n | templates by level (all) |",
+        "|---|--:|" + "--:|" * len(LEVELS) + "--:|--:|--:|",
     ]
     for name, cell in summary["capabilities"].items():
         levels = " | ".join(cell_text(cell["levels"][level]) for level in LEVELS)
         errors = f" (+{cell['errors']} errored)" if cell["errors"] else ""
-        lines.append(f"| {name} | {cell['weight']:.2f} | {levels} | **{cell_text(cell, 1)}** | {cell['n']}{errors} |")
+        lines.append(
+            f"| {name} | {cell['weight']:.2f} | {levels} | **{cell_text(cell, 1)}** | {cell['n']}{errors} | "
+            f"{_templates_text(cell)} |"
+        )
     return "\n".join(lines)
+
+
+def _templates_text(cell: Mapping[str, Any]) -> str:
+    """How many templates (the clusters) stand behind each level's interval and the capability's."""
+    counts = " · ".join(str(cell["levels"][level].get("templates", NO_VALUE)) for level in LEVELS)
+    return f"{counts} ({cell.get('templates', NO_VALUE)})"
 
 
 def _strengths_and_weaknesses(analysis: Mapping[str, Any]) -> str:
