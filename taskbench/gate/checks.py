@@ -25,7 +25,7 @@ from taskbench.exitcodes import EXIT_INFRASTRUCTURE, EXIT_QUALITY
 from taskbench.gate.baseline import Baseline
 from taskbench.gate.paired import PairedDelta, pair_runs
 from taskbench.options import GateSettings
-from taskbench.reports.markdown import markdown_text
+from taskbench.reports.format import markdown_text
 from taskbench.results import stats
 from taskbench.results.episodes import CONFIDENCE as EPISODE_CONFIDENCE
 

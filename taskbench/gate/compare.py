@@ -22,8 +22,8 @@ from taskbench.errors import TaskbenchError
 from taskbench.gate.checks import POWER, RegressionRule
 from taskbench.gate.paired import Item, PairedDelta, pair_runs
 from taskbench.options import argument_type, fraction, significance_level
+from taskbench.reports.format import markdown_text, percent
 from taskbench.reports.html import template_environment
-from taskbench.reports.markdown import markdown_text, percent
 from taskbench.results.aggregate import CONFIDENCE
 from taskbench.results.comparability import field_weight_difference
 

@@ -67,14 +67,13 @@ class Gate:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         inputs = self.config.stash[RUN_INPUTS]
-        invocation_dir = self.config.invocation_params.dir
         try:
             # Read now: a `--replay reports/latest` points at this run itself once its results are written.
-            self.generated_with = generating_config(inputs.settings.public(), invocation_dir)
+            self.generated_with = generating_config(inputs.settings.public(), inputs.invocation_dir)
             if self.baseline is None:
                 return
             tier = "custom" if inputs.settings.cases is not None else inputs.settings.tier
-            identity = run_identity(tier, inputs.dataset.content_hash, self.generated_with, None, invocation_dir)
+            identity = run_identity(tier, inputs.dataset.content_hash, self.generated_with, None, inputs.invocation_dir)
         except TaskbenchError as exc:
             raise pytest.UsageError(f"taskbench gate: {exc}") from None
         problems = incompatibilities(self.baseline.identity, identity)
