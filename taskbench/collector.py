@@ -12,7 +12,7 @@ import pytest
 
 from taskbench.reports.process import ReportWriter
 from taskbench.reports.terminal import write_summary
-from taskbench.results.build import Collected, Results, finish_run
+from taskbench.results.build import Collected, Results, ResultsOnly, finish_run
 from taskbench.run import AnswerStore, RunInputs
 from taskbench.scoring.episodes import EpisodeRecord
 from taskbench.scoring.records import CaseError, EpisodeError, ItemRecord, case_brief, episode_brief
@@ -105,13 +105,16 @@ class Collector:
             episode_errors=self.episode_errors,
             fuzz=self.fuzz,
             incomplete=self.incomplete,
+            warnings=answers.warnings,
         )
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.records or self.errors or self.answers.generation is not None:
             run_dir = self.inputs.run_dir
-            self.results, self.results_path = finish_run(self.collected(), run_dir, self.writer)
+            generation = self.answers.generation
+            reports = ResultsOnly() if generation is not None and generation.interrupted else self.writer
+            self.results, self.results_path = finish_run(self.collected(), run_dir, reports)
             session.config.hook.pytest_taskbench_results(session=session, results=self.results, run_dir=run_dir)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

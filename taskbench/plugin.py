@@ -22,20 +22,23 @@ from typing import Any
 
 import pytest
 
+from taskbench import stops
 from taskbench.artifacts import LIVE_MODEL_WANTED
 from taskbench.collector import COLLECTOR, Collector
 from taskbench.data.capabilities import LEVELS
 from taskbench.data.cases import Case
 from taskbench.data.episodes import Episode
 from taskbench.errors import DataError, ModelError, TaskbenchError
-from taskbench.exitcodes import EXIT_INFRASTRUCTURE
+from taskbench.model.generation import GenerationInterrupted
 from taskbench.model.live import LiveModel
 from taskbench.model.reading import reader_for, record_fields, score_reading
 from taskbench.options import add_options
+from taskbench.preflight import checked_inputs
 from taskbench.reports.process import ReportWriter
 from taskbench.run import ANSWERS, RUN_INPUTS, AnswerStore, RunInputs
 from taskbench.scoring.episodes import judge_episode
 from taskbench.scoring.records import case_brief, episode_brief, item_record
+from taskbench.stops import stop_after_interrupt, stop_for_infrastructure
 from taskbench.xdist import WorkerHandoff, XdistController, is_worker
 
 LIVE_MODEL_FIXTURE = "task_model"
@@ -66,10 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    try:
-        inputs = RunInputs.from_config(config)
-    except TaskbenchError as exc:
-        raise pytest.UsageError(f"taskbench: {exc}") from None
+    inputs = checked_inputs(config)
     config.stash[RUN_INPUTS] = inputs
     config.stash[ANSWERS] = answers = AnswerStore(inputs)
     config.stash[JUDGED] = judged = JudgedRecords()
@@ -85,6 +85,7 @@ def pytest_configure(config: pytest.Config) -> None:
         collector = Collector(config, inputs, answers, ReportWriter(functools.partial(_say, config)))
         config.stash[COLLECTOR] = collector
         config.pluginmanager.register(collector, "taskbench-collector")
+        config.pluginmanager.register(stops, "taskbench-stops")
         config.add_cleanup(collector.close)
         if config.pluginmanager.hasplugin("xdist"):
             generate = functools.partial(_generate, config)
@@ -104,9 +105,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _freeze_at_exit(judged: JudgedRecords, collector: Collector | None) -> None:
-    # Only where items ran: frozen objects are never freed, and in a process that ran none (`pytest tests/`,
-    # which loads torch) that would only make triton's nanobind bindings print ~30 lines of "leaked" at exit.
-    if judged.judged or (collector is not None and collector.received()):
+    # Only where items ran or answers were generated (a run stopped by Ctrl-C before its items): frozen objects are
+    # never freed, and in a process that did neither (`pytest tests/`, which loads torch) that would only make
+    # triton's nanobind bindings print ~30 lines of "leaked" at exit.
+    if judged.judged or (collector is not None and (collector.received() or collector.answers.generation)):
         gc.freeze()
 
 
@@ -201,7 +203,9 @@ def _generate(config: pytest.Config, cases: Sequence[Case], episodes: Sequence[E
                 answers.generate_answers(list(cases), list(episodes), say, on_progress)
         except ModelError as exc:
             answers.close()
-            pytest.exit(f"taskbench: {exc}", returncode=EXIT_INFRASTRUCTURE)
+            stop_for_infrastructure(config, str(exc))
+        except GenerationInterrupted:
+            stop_after_interrupt(config, say)
         report = answers.generation
         if report is not None:
             say(

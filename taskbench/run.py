@@ -29,16 +29,15 @@ from taskbench.data.capabilities import CapabilityConfig, load_capability_config
 from taskbench.data.cases import Case, Dataset, load_cases, load_tier
 from taskbench.data.episodes import EPISODES_PATH, Episode, EpisodeSet, load_episodes
 from taskbench.errors import ModelError, ReplayError, RequestError
-from taskbench.model.cache import ResponseCache
+from taskbench.model.cache import ResponseCache, cache_file
 from taskbench.model.client import Answer, Request
-from taskbench.model.generation import GenerationReport
+from taskbench.model.generation import GenerationInterrupted, GenerationReport
 from taskbench.model.live import LiveModel
 from taskbench.model.plays import REALISTIC, TEACHER_FORCING, EpisodePlay, answer_key
 from taskbench.model.reading import reader_for
 from taskbench.model.replay import load_replay
 from taskbench.model.session import ModelSession, build_request, build_request_for
 from taskbench.options import Settings, resolve_settings
-from taskbench.paths import cache_home
 from taskbench.xdist import controller_run
 
 RUN_INPUTS = pytest.StashKey["RunInputs"]()
@@ -111,6 +110,7 @@ class AnswerStore:
         self.model: ModelRecord | None = None
         self.selected_cases: list[str] = []  # ids the run generated answers for
         self.selected_episodes: list[str] = []
+        self.warnings: list[str] = []  # what the user should know that did not stop the run (a damaged cache)
         self._live: LiveModel | None = None
 
     def generate_answers(
@@ -153,23 +153,26 @@ class AnswerStore:
                 def on_progress(done: int, _: int, before: int = done_before) -> None:
                     progress(before + done, total)
 
-                round_answers, report = self.session.generate(requests, cache, on_progress)
+                try:
+                    round_answers, report = self.session.generate(requests, cache, on_progress)
+                except GenerationInterrupted as stop:
+                    # Ctrl-C: what arrived is the run's, and results.json says where generation stopped.
+                    answers.update(stop.answers)
+                    self.generation = GenerationReport.combined([*reports, stop.report])
+                    raise
                 answers.update(round_answers)
                 reports.append(report)
                 requests = {}
         finally:
             if cache is not None:
                 cache.close()
+                self.warnings += cache.warnings
+                for warning in cache.warnings:
+                    say(f"taskbench: warning: {warning}")
             # Also when the server died mid-run: the answers of the finished rounds are the run's.
             self.answers = dict(answers)
             save_answers(self.inputs.run_dir, answers)
-        self.generation = GenerationReport(
-            requested=sum(r.requested for r in reports),
-            from_cache=sum(r.from_cache for r in reports),
-            sent=sum(r.sent for r in reports),
-            failed=sum(r.failed for r in reports),
-            seconds=sum(r.seconds for r in reports),
-        )
+        self.generation = GenerationReport.combined(reports)
 
     def _replay(self, cases: list[Case], episodes: list[Episode]) -> None:
         started = time.perf_counter()
@@ -196,9 +199,7 @@ class AnswerStore:
         return self._live
 
     def _cache_path(self) -> Path:
-        folder = self.inputs.settings.cache_dir or cache_home() / "responses"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / "responses.sqlite"
+        return cache_file(self.inputs.settings.cache_dir)
 
     def answer_for(self, key: str) -> Answer:
         """The stored answer under `key` (taskbench.model.plays.answer_key); an error naming the key if none."""

@@ -33,6 +33,7 @@ FLUSH_AT_ANSWERS = 64
 REFUSED_AFTER = 8
 CLIENT_ERRORS = frozenset({400, 404, 422})
 EXIT_INTERRUPTED = 2  # pytest's ExitCode.INTERRUPTED, for a second Ctrl-C
+SECOND_INTERRUPT = "taskbench: a second Ctrl-C: stopped at once; the answers stored so far are in the response cache"
 
 T = TypeVar("T")
 
@@ -95,7 +96,7 @@ def run_interruptibly(main: Coroutine[Any, Any, T]) -> T:
             if interrupts == 1:
                 task.cancel()
             else:
-                exit_at_once(EXIT_INTERRUPTED)
+                exit_at_once(EXIT_INTERRUPTED, SECOND_INTERRUPT)
 
         loop.add_signal_handler(signal.SIGINT, on_sigint)
         try:

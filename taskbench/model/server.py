@@ -288,9 +288,11 @@ def kill_running_servers() -> None:
         server.kill()
 
 
-def exit_at_once(code: int) -> NoReturn:
-    """End this process now (a second Ctrl-C): no cleanup runs, so the servers it started are killed first."""
+def exit_at_once(code: int, message: str) -> NoReturn:
+    """End this process now (a second Ctrl-C), saying `message`: no cleanup runs, so the servers it started are
+    killed first."""
     kill_running_servers()
+    os.write(sys.stderr.fileno(), f"\n{message}\n".encode())
     os._exit(code)
 
 

@@ -25,7 +25,7 @@ from taskbench.model.client import (
     ordered_json,
     resolve_model,
 )
-from taskbench.model.generation import GenerationReport, generate
+from taskbench.model.generation import GenerationReport, generate, run_interruptibly
 from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT, build_messages
 from taskbench.model.server import VllmServer
 from taskbench.model.tools import tool_definitions_json, tools_messages
@@ -132,7 +132,7 @@ class ModelSession:
                     refresh=self.settings.refresh_cache,
                 )
 
-        return asyncio.run(run())
+        return run_interruptibly(run())
 
     def close(self) -> None:
         if self.server is not None:

@@ -55,6 +55,7 @@ class Results(TypedDict):
     generation: dict[str, Any] | None
     complete: bool
     incomplete_reasons: list[str]
+    warnings: list[str]
     summary: dict[str, Any]
     items: list[ItemRecord]
     errors: list[CaseError]
@@ -85,6 +86,7 @@ class Collected:
     episode_errors: dict[str, EpisodeError] = field(default_factory=dict)
     fuzz: list[dict[str, Any]] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)  # why the run may have missed items
+    warnings: list[str] = field(default_factory=list)  # what did not stop the run (a damaged cache moved aside)
 
 
 class ReportSink(Protocol):
@@ -94,6 +96,17 @@ class ReportSink(Protocol):
     def submit(self, run_dir: Path, results: Results) -> None: ...
 
     def wait(self) -> list[Path]: ...
+
+
+class ResultsOnly:
+    """A ReportSink that renders nothing: results.json alone, for a run that Ctrl-C stopped before its items
+    (reports of no items would say nothing, and rendering them would keep the user waiting)."""
+
+    def submit(self, run_dir: Path, results: Results) -> None:
+        pass
+
+    def wait(self) -> list[Path]:
+        return []
 
 
 def _unreported(collected: Collected) -> list[str]:
@@ -137,6 +150,7 @@ def build_results(collected: Collected) -> Results:
         "generation": dataclasses.asdict(collected.generation) if collected.generation is not None else None,
         "complete": not incomplete and not errors and not collected.episode_errors,
         "incomplete_reasons": incomplete,
+        "warnings": collected.warnings,
         "summary": summarize(records, errors, collected.capabilities, [c.id for c in dataset.cases]),
         "items": records,
         "errors": errors,
