@@ -359,9 +359,13 @@ def test_drop_p_value_is_the_dual_of_the_upper_bound(
     if test.value >= 0:
         # The skew of a mean is at most 1 in size, so Hall's correction moves p by little.
         assert p > 0.4
-    # The detectable drop grows as alpha shrinks and is zero only for an exact difference.
-    assert test.detectable_drop(alpha / 2) >= test.detectable_drop(alpha) >= 0
-    assert (test.detectable_drop(alpha) == 0) == (test.stderr == 0)
+    # The detectable drop grows as alpha shrinks and is never 0: a drop has to flip cases to show. The margin
+    # non-inferiority can show is 0 only for an exact difference.
+    assert test.detectable_drop(alpha / 2) >= test.detectable_drop(alpha) > 0
+    assert test.detectable_drop(alpha) >= test.provable_margin(alpha) >= 0
+    assert (test.provable_margin(alpha) == 0) == (test.stderr == 0)
+    # Detecting the detectable drop needs the cases there are (or fewer, where the spread alone decides).
+    assert test.size_factor(test.detectable_drop(alpha), alpha) <= 1 + 1e-9
     if any(abs(x - y) > 1e-9 for x, y in zip(a, b, strict=True)):
         assert test.stderr > 0, "only identical answers are exact"
 
@@ -436,7 +440,10 @@ def test_identical_answers_have_an_exact_zero_difference(clusters: list[str] | N
     scores = np.random.default_rng(4).random(300).tolist()
     test = stats.paired_test(scores, scores, clusters)
     assert (test.value, test.stderr, test.lower(0.05), test.upper(0.05)) == (0, 0, 0, 0)
-    assert test.p_drop() == 1.0 and test.detectable_drop(0.05) == 0
+    assert test.p_drop() == 1.0 and test.provable_margin(0.05) == 0
+    # What a drop of D adds by itself: D = c * sqrt(D (1 - D) / n), c = z_0.95 + z_0.8, so D = c^2 / (n + c^2).
+    c2 = (scipy.stats.norm.ppf(0.95) + scipy.stats.norm.ppf(0.8)) ** 2
+    assert test.detectable_drop(0.05) == pytest.approx(c2 / (300 + c2))
 
 
 def test_a_clear_drop_is_significant_and_a_single_item_is_not() -> None:

@@ -286,7 +286,8 @@ class PairedTest:
         s = c2 * self.case_variance
         with np.errstate(invalid="ignore"):
             drop = (s + np.sqrt(s * s + 4 * (1 + s) * c2 * self.stderr**2)) / (2 * (1 + s))
-        return _plain(drop)
+        # Near a drop of 1, D (1 - D) vanishes; no drop is detectable below what the spread alone allows.
+        return _plain(np.maximum(drop, self.provable_margin(alpha, power)))
 
     def size_factor(self, drop: float, alpha: float, power: float = 0.8, *, flips: bool = True) -> Any:
         """How many times as many cases (at the same cases per template) the detectable drop needs to become
