@@ -30,6 +30,7 @@ from pathlib import Path
 from bench import CASE_EVALS, ROOT
 
 from taskbench.model.cache import ResponseCache, cache_file
+from taskbench.model.server import group_alive
 
 SAMPLES = 8
 RUN = (*CASE_EVALS, "-q", "-p", "no:cacheprovider", "--tier", "full", "--samples", str(SAMPLES), "--temperature", "0.8")
@@ -111,14 +112,6 @@ def spawned_groups(work: Path) -> set[int]:
         if "vllm" in line and any(f"--port {port} " in line + " " for port in ports):
             groups.add(int(line.split()[0]))
     return groups
-
-
-def group_alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

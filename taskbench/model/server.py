@@ -213,16 +213,10 @@ class VllmServer:
         if process is None:
             return
         family = _family(process.pid)
-        _signal_group(process.pid, signal.SIGTERM)
-        for member in family:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                member.terminate()
+        _signal_all(process.pid, family, signal.SIGTERM)
         alive = _wait_until_gone(family, self.stop_grace_s)
         if alive:
-            _signal_group(process.pid, signal.SIGKILL)
-            for member in alive:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    member.kill()
+            _signal_all(process.pid, alive, signal.SIGKILL)
             _wait_until_gone(alive, 5.0)
         _signal_group(process.pid, signal.SIGKILL)  # members that started during shutdown
         process.wait()
@@ -233,11 +227,7 @@ class VllmServer:
         process = self._forget()
         if process is None:
             return
-        family = _family(process.pid)
-        _signal_group(process.pid, signal.SIGKILL)
-        for member in family:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                member.kill()
+        _signal_all(process.pid, _family(process.pid), signal.SIGKILL)
         process.wait()
 
     def _forget(self) -> subprocess.Popen[bytes] | None:
@@ -274,6 +264,23 @@ def _running(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def _signal_all(pgid: int, members: list[psutil.Process], signum: int) -> None:
+    """`signum` to the process group and to each of `members` (some may have left the group)."""
+    _signal_group(pgid, signum)
+    for member in members:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.send_signal(signum)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process is left in the process group `pgid`."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _signal_group(pgid: int, signum: int) -> None:
