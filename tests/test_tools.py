@@ -155,6 +155,19 @@ def test_a_call_left_in_the_text_names_the_parser(content: str, parser: str | No
     assert says in reading.explanation
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ('<tool_call>{"name": "list_tasks", "arguments": {"filter":"all"}</tool_call>', "bracket(s) still open"),
+        ('<tool_call>{"title": "Buy milk"}</tool_call>', 'without "name" and "arguments"'),
+    ],
+)
+def test_a_broken_call_in_the_text_is_the_models_fault_not_the_parsers(content: str, says: str) -> None:
+    reading = read_tool_calls([], content, "hermes")
+    assert reading.failure is Failure.TOOL_ARGUMENTS
+    assert "no parser can read" in reading.explanation and says in reading.explanation
+
+
 def test_the_server_parser_is_read_from_its_flags() -> None:
     assert server_tool_parser(["--enable-auto-tool-choice", "--tool-call-parser", "hermes"]) == "hermes"
     assert server_tool_parser(["--tool-call-parser=pythonic", "--max-num-seqs", "8"]) == "pythonic"
@@ -169,11 +182,13 @@ def tools_answer(*calls: tuple[str, str], text: str = "") -> Answer:
     return Answer(text, "tool_calls", 10, 5, 0.1, json.dumps(listed) if listed else None)
 
 
-@pytest.mark.parametrize("case", GATE[:60], ids=[case.id for case in GATE[:60]])
-def test_a_right_call_scores_as_the_same_answer_in_the_text_does(case: Any) -> None:
-    call = tool_call_of(case.expected, "call_0")["function"]
+# Not named `case`: the plugin takes a test with a `case` parameter for an evaluation item.
+@pytest.mark.parametrize("tier_case", GATE[:60], ids=[case.id for case in GATE[:60]])
+def test_a_right_call_scores_as_the_same_answer_in_the_text_does(tier_case: Any) -> None:
+    record = tier_case.to_record()
+    call = tool_call_of(tier_case.expected, "call_0")["function"]
     reading = AnswerReader("tools").read(tools_answer((call["name"], call["arguments"])))
-    assert score_reading(case.to_record(), reading) == score_case(case.to_record(), answer_json(case.expected))
+    assert score_reading(record, reading) == score_case(record, answer_json(tier_case.expected))
 
 
 def test_a_tool_call_failure_scores_zero_with_its_kind_and_an_invalid_case_stays_invalid() -> None:

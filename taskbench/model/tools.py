@@ -10,7 +10,8 @@ the capability scorers judge like any content answer. Anything else is a tool-ca
 - NO_TOOL_CALL: the message has no tool call (the model answered in text, or not at all).
 - SEVERAL_TOOL_CALLS: more than one call where one action was expected.
 - UNKNOWN_FUNCTION: a call to a function that was not offered.
-- TOOL_ARGUMENTS: the arguments are not one JSON object (or name another action than the function).
+- TOOL_ARGUMENTS: the arguments are not one JSON object (or name another action than the function), or a
+  Hermes <tool_call> left in the text is itself broken JSON, which no parser could have read.
 - TOOL_CALL_IN_TEXT: no tool call, but the text holds one in a known model format: the server's
   --tool-call-parser is missing or does not read that format.
 
@@ -51,6 +52,7 @@ DESCRIPTIONS = {
 }
 TOOL_RESULT = '{"ok":true}'  # what an earlier turn's call returned, as the tool message of the history
 
+_HERMES_OPEN, _HERMES_CLOSE = "<tool_call>", "</tool_call>"
 # Tool calls written as text, by the model families that write them so, and the parser that reads each.
 _MARKUPS = (
     ("<tool_call>", "hermes (<tool_call>…</tool_call>)", "hermes"),
@@ -175,6 +177,9 @@ def read_tool_calls(calls: Sequence[ToolCall], content: str, parser: str | None 
     """Read one message of tools mode; never raises. `parser` is the server's --tool-call-parser when
     taskbench knows it (a server it started), named in the explanation of TOOL_CALL_IN_TEXT."""
     if not calls:
+        broken = _broken_hermes_call(content)
+        if broken is not None:
+            return ToolReading(None, Failure.TOOL_ARGUMENTS, broken)
         markup = tool_call_markup(content)
         if markup is not None:
             return ToolReading(None, Failure.TOOL_CALL_IN_TEXT, _unparsed_explanation(markup, parser))
@@ -215,6 +220,20 @@ def tool_call_markup(text: str) -> tuple[str, str] | None:
     if _PYTHONIC_CALL.search(text):
         return "pythonic ([create_task(…)])", "pythonic"
     return None
+
+
+def _broken_hermes_call(text: str) -> str | None:
+    """Why a Hermes call in the text could not be read by any parser (its JSON is broken), or None when
+    there is no such call or it reads well (then the parser is to blame)."""
+    start = text.find(_HERMES_OPEN)
+    if start < 0:
+        return None
+    body = text[start + len(_HERMES_OPEN) :].partition(_HERMES_CLOSE)[0]
+    parsed = parse_answer(body)
+    if parsed.answer is not None and isinstance(parsed.answer.get("name"), str) and "arguments" in parsed.answer:
+        return None
+    problem = parsed.explanation if parsed.answer is None else 'it is JSON without "name" and "arguments"'
+    return f"the message text holds a <tool_call> that no parser can read (its body: {problem})"
 
 
 def _unparsed_explanation(markup: tuple[str, str], parser: str | None) -> str:
