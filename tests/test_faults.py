@@ -34,8 +34,8 @@ from faultproxy import (
 )
 
 from taskbench.data.cases import load_tier
+from taskbench.exitcodes import EXIT_INFRASTRUCTURE
 from taskbench.model.client import CHAT_PATH, ClientSettings
-from taskbench.plugin import EXIT_INFRASTRUCTURE
 
 pytestmark = pytest.mark.vllm
 

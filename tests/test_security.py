@@ -12,8 +12,8 @@ import pytest
 from evalrun import copy_evals, run_evals
 from faultproxy import FaultProxy, always, echo_headers
 
+from taskbench.exitcodes import EXIT_INFRASTRUCTURE
 from taskbench.model.client import MODELS_PATH
-from taskbench.plugin import EXIT_INFRASTRUCTURE
 
 pytestmark = pytest.mark.vllm
 
