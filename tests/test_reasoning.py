@@ -119,28 +119,42 @@ def run_against(pytester: pytest.Pytester, style: str, reasoning: str) -> dict[s
     return results
 
 
+def summary_md(pytester: pytest.Pytester) -> str:
+    return (pytester.path / "reports" / "latest" / "summary.md").read_text(encoding="utf-8")
+
+
 def known(results: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for item in results["items"] if item["input"] in EXPECTED_BY_INPUT]
 
 
 def test_a_think_block_is_scored_without_it_and_kept_in_the_record(pytester: pytest.Pytester) -> None:
-    items = known(run_against(pytester, "inline", "auto"))
+    results = run_against(pytester, "inline", "auto")
+    items = known(results)
     assert len(items) > 80
     assert all(item["passed"] for item in items)
     assert all(item["reasoning"] == THOUGHT for item in items)
     # No count from the server: the thought's share of the completion's 60 tokens.
     assert all(0 < item["reasoning_tokens"] < 60 for item in items)
     assert all(item["output"].startswith("<think>") for item in items)  # the record keeps the raw text
+    tokens = sum(item["reasoning_tokens"] for item in results["items"])
+    shown = f"reasoning taken out before scoring: {len(results['items'])} answers, {tokens:,} tokens"
+    assert shown in summary_md(pytester)
 
 
 def test_off_scores_the_raw_text_so_the_think_block_is_a_format_failure(pytester: pytest.Pytester) -> None:
     items = known(run_against(pytester, "inline", "off"))
     assert {item["failure"] for item in items} == {"prose"}
     assert not any("reasoning" in item for item in items)
+    assert "reasoning taken out" not in summary_md(pytester)
 
 
 def test_reasoning_content_is_kept_with_the_servers_token_count(pytester: pytest.Pytester) -> None:
-    items = known(run_against(pytester, "apart", "off"))
+    results = run_against(pytester, "apart", "off")
+    items = known(results)
     assert all(item["passed"] for item in items)
     assert all(item["reasoning"] == THOUGHT for item in items)
     assert all(item["reasoning_tokens"] == SERVER_REASONING_TOKENS for item in items)
+    total = SERVER_REASONING_TOKENS * len(results["items"])
+    assert f"{len(results['items'])} answers, {total:,} tokens ({SERVER_REASONING_TOKENS} per answer)" in summary_md(
+        pytester
+    )

@@ -145,6 +145,16 @@ def _failure_patterns(patterns: Mapping[str, Any]) -> str:
         "- unparseable answers: "
         + (", ".join(f"{kind} {count}" for kind, count in unparseable.items()) if unparseable else "none")
     )
+    lines += [
+        f"- tool calls: {kind} {entry['count']} (e.g. {markdown_text(entry['why'], limit=300)})"
+        for kind, entry in patterns.get("tool_calls", {}).items()
+    ]
+    reasoning = patterns.get("reasoning")
+    if reasoning:
+        lines.append(
+            f"- reasoning taken out before scoring: {reasoning['answers']} answers, {reasoning['tokens']:,} tokens "
+            f"({reasoning['mean_tokens']:.0f} per answer)"
+        )
     top = patterns["action_confusion"]["top"][:LISTED_CONFUSIONS]
     lines.append(
         "- action confusions (expected → got): "

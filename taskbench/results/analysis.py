@@ -104,6 +104,8 @@ def analyse(
         ],
         "failure_patterns": {
             "unparseable": unparseable_by_kind(items),
+            "tool_calls": tool_call_failures(items),
+            "reasoning": reasoning_used(items),
             "action_confusion": action_confusion(items),
             "fields": field_verdict_counts(items),
             "score_by_level": score_by_level(items, resamples=resamples, seed=seed),
@@ -174,6 +176,27 @@ def unparseable_by_kind(items: Sequence[Mapping[str, Any]]) -> dict[str, dict[st
             continue
         ids[Failure.TRUNCATED.value if item["finish_reason"] == "length" else kind].append(item["id"])
     return {kind: {"count": len(found), "examples": found[:EXAMPLE_IDS]} for kind, found in ids.items()}
+
+
+def tool_call_failures(items: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """--answer-mode tools: messages without one proper call, by kind, with the first one's explanation (for
+    a call left in the text, it names the likely parser problem); {} when there were none."""
+    found: dict[str, list[Mapping[str, Any]]] = {}
+    for item in items:
+        if Failure(item["failure"]).is_tool_call_failure:
+            found.setdefault(item["failure"], []).append(item)
+    return {
+        kind: {"count": len(group), "examples": [i["id"] for i in group[:EXAMPLE_IDS]], "why": group[0]["explanation"]}
+        for kind, group in sorted(found.items(), key=lambda entry: -len(entry[1]))
+    }
+
+
+def reasoning_used(items: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """How many answers held reasoning (taken out before scoring) and its tokens; None when none did."""
+    counts = [item["reasoning_tokens"] or 0 for item in items if "reasoning" in item]
+    if not counts:
+        return None
+    return {"answers": len(counts), "tokens": sum(counts), "mean_tokens": sum(counts) / len(counts)}
 
 
 def action_confusion(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
