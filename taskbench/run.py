@@ -34,7 +34,7 @@ from taskbench.model.client import Answer, Request
 from taskbench.model.generation import GenerationInterrupted, GenerationReport
 from taskbench.model.live import LiveModel
 from taskbench.model.plays import REALISTIC, TEACHER_FORCING, EpisodePlay, answer_key
-from taskbench.model.reading import reader_for
+from taskbench.model.reading import Reading, reader_for
 from taskbench.model.replay import load_replay
 from taskbench.model.session import ModelSession, build_request, build_request_for
 from taskbench.options import Settings, resolve_settings
@@ -221,12 +221,12 @@ class AnswerStore:
         """Every sample's answer to a case, sample 0 first."""
         return [self.answer_for(answer_key(case.id, sample=sample)) for sample in range(self.inputs.settings.samples)]
 
-    def outputs_for_episode(self, episode: Episode) -> list[tuple[int, list[str]]]:
-        """(seed, the output of every turn, as read: taskbench.model.reading) for each sample of an episode."""
+    def outputs_for_episode(self, episode: Episode) -> list[tuple[int, list[Reading]]]:
+        """(seed, the answer of every turn as read: taskbench.model.reading) for each sample of an episode."""
         turns = range(1, len(episode.turns) + 1)
         reader = reader_for(self.inputs.settings)
         return [
-            (seed, [reader.read(self.answer_for(answer_key(episode.id, number, sample))).output for number in turns])
+            (seed, [reader.read(self.answer_for(answer_key(episode.id, number, sample))) for number in turns])
             for sample, seed in enumerate(self.inputs.sample_seeds())
         ]
 

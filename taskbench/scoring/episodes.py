@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 from taskbench.data.episodes import Episode
 from taskbench.data.taskapi import TaskStore, diff_states
 from taskbench.model.plays import TEACHER_FORCING, answer_key, apply_output
-from taskbench.scorers import score_case
+from taskbench.model.reading import Reading, score_reading
 from taskbench.scoring.records import EpisodeBrief, episode_brief
 
 
@@ -78,17 +78,23 @@ def turn_case(episode: Episode, number: int) -> dict[str, Any]:
 
 
 def judge_sample(
-    episode: Episode, mode: str, outputs: Sequence[str], field_weights: Mapping[str, float] | None = None
+    episode: Episode,
+    mode: str,
+    outputs: Sequence[str | Reading],
+    field_weights: Mapping[str, float] | None = None,
 ) -> JudgedSample:
     """Score each turn (entity extraction's fields weighted by `field_weights`) and follow the task state:
     realistic mode carries the model's own state forward; teacher forcing applies each answer to the expected
     state before it. The episode passes when the final state is the expected one (teacher forcing: when every
-    turn leaves the expected state)."""
+    turn leaves the expected state). An output is the text a turn answered, or the answer as read
+    (taskbench.model.reading: a tools-mode turn without one proper call scores its tool-call failure)."""
     expected = expected_states(episode)
     turns: list[TurnRecord] = []
     with TaskStore.from_tasks(episode.tasks) as store:
-        for number, (turn, output) in enumerate(zip(episode.turns, outputs, strict=True), start=1):
-            score = score_case(turn_case(episode, number), output, field_weights)
+        for number, (turn, said) in enumerate(zip(episode.turns, outputs, strict=True), start=1):
+            reading = said if isinstance(said, Reading) else Reading(said)
+            output = reading.output
+            score = score_reading(turn_case(episode, number), reading, field_weights)
             if mode == TEACHER_FORCING:
                 with TaskStore.from_tasks(expected[number - 1]) as before:
                     after = _apply(before, output, episode.reference_date)
@@ -129,7 +135,7 @@ def _apply(store: TaskStore, output: str, reference_date: str) -> list[dict[str,
 def judge_episode(
     episode: Episode,
     mode: str,
-    samples: Sequence[tuple[int, Sequence[str]]],
+    samples: Sequence[tuple[int, Sequence[str | Reading]]],
     field_weights: Mapping[str, float] | None = None,
 ) -> EpisodeRecord:
     """The episode's record from its samples' outputs ((seed, outputs per turn), sample 0 first): sample 0
