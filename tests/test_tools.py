@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from synthetic_results import synthetic_results
 from taskbench.scorers import Failure, score_case
 from taskbench.scorers.contract import ACTIONS, contract_schema, contract_violations
 
 from taskbench.data.cases import load_tier
+from taskbench.gate.compare import Run, compare_runs
 from taskbench.model import tools
 from taskbench.model.client import Answer
 from taskbench.model.prompts import answer_json
@@ -227,3 +229,17 @@ def test_earlier_answers_become_calls_with_their_results_and_unparseable_ones_st
     }
     assert converted[3] == {"role": "tool", "tool_call_id": "call_2", "content": TOOL_RESULT}
     assert converted[5] == messages[4] and converted[-1] == messages[-1] and len(converted) == len(messages) + 1
+
+
+# --- compare across answer modes ----------------------------------------------------------------------------
+
+
+def test_compare_pairs_a_content_run_with_a_tools_run_and_says_what_differs() -> None:
+    content = synthetic_results(run_id="content", per_capability=20)
+    served = synthetic_results(run_id="tools", quality={"format_compliance": 0.5}, per_capability=20)
+    served["config"] = {**served.get("config", {}), "answer_mode": "tools", "tool_choice": "required"}
+    comparison = compare_runs(Run("content", content), Run("tools", served))
+    assert comparison.common == len(content["items"])
+    assert any("content mode (content) and tools mode, tool_choice required (tools)" in w for w in comparison.warnings)
+    same = compare_runs(Run("content", content), Run("again", content))
+    assert not any("answered differently" in w for w in same.warnings)

@@ -163,7 +163,20 @@ def _warnings(run_a: Run, run_b: Run) -> list[str]:
         )
     if _weights(a) != _weights(b):
         warnings.append(f"the capability weights differ; the aggregate uses those of {run_a.source}")
+    mode_a, mode_b = _answer_mode(a), _answer_mode(b)
+    if mode_a != mode_b:
+        warnings.append(
+            f"the runs were answered differently: {mode_a} ({run_a.source}) and {mode_b} ({run_b.source}); "
+            "the deltas are what the serving path costs, not a change of the model"
+        )
     return warnings
+
+
+def _answer_mode(results: Mapping[str, Any]) -> str:
+    """How a run's model answered: content, or tools with its tool_choice (older runs: content)."""
+    config = results.get("config") or {}
+    mode = config.get("answer_mode", "content")
+    return f"tools mode, tool_choice {config.get('tool_choice', 'auto')}" if mode == "tools" else f"{mode} mode"
 
 
 def render_markdown(comparison: Comparison) -> str:
