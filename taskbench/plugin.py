@@ -245,7 +245,7 @@ def task_model(request: pytest.FixtureRequest) -> LiveModel:
     try:
         return request.config.stash[ANSWERS].live_model()
     except TaskbenchError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
 
 
 @pytest.fixture
@@ -275,7 +275,7 @@ def judge(pytestconfig: pytest.Config) -> Callable[[Case | Episode], dict[str, A
             else:
                 record = _episode_record(inputs, answers, item)
         except TaskbenchError as exc:
-            pytest.fail(str(exc), pytrace=False)
+            raise pytest.fail.Exception(str(exc), pytrace=False) from None
         handoff.pending[item.id] = record
         handoff.judged += 1
         return record
@@ -309,7 +309,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     try:
         answers.answers_for_case(case) if case is not None else answers.outputs_for_episode(episode)
     except TaskbenchError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        # From None, here and in the fixtures: pytest.fail() inside `except` prints the message twice, the
+        # second time after "During handling of the above exception, another exception occurred".
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
 
 
 @pytest.hookimpl(wrapper=True)
