@@ -101,6 +101,7 @@ def test_key_follows_hyperparameters(training_split: Path) -> None:
 def test_key_covers_prompt_template_and_package_source(training_split: Path) -> None:
     names = {p.name for p in build.key_sources(training_split)}
     assert {"system.j2", "build.py", "train.py", "tokenizer.py", "hyperparameters.py"} <= names
+    assert not names & build.UNKEYED_SOURCES, "the command line and the adapter do not change the trained model"
 
 
 def test_key_follows_how_cases_are_rendered(training_split: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,7 +274,16 @@ def test_tiny_build_saves_a_model_vllm_can_load(training_split: Path, cache: Pat
     assert info["examples"] == 2 * len(RECORDS) and info["key"] == build.cache_key(training_split, TINY)
     assert any(line.startswith(f"step {TINY.steps}/{TINY.steps}") for line in lines)
 
+    steps = build.checkpoint_steps(TINY)
+    assert info["checkpoints"] == [str(build.checkpoint_dir(folder, step).relative_to(folder)) for step in steps]
+    checkpoint_weights = set()
+    for step in steps:
+        checkpoint = build.checkpoint_dir(folder, step)
+        assert (checkpoint / "config.json").read_bytes() == (folder / "config.json").read_bytes()
+        assert AutoTokenizer.from_pretrained(checkpoint).chat_template == CHAT_TEMPLATE
+        checkpoint_weights.add((checkpoint / "model.safetensors").read_bytes())
     weights = (folder / "model.safetensors").read_bytes()
+    assert len(checkpoint_weights | {weights}) == len(steps) + 1, "each checkpoint holds the weights of its step"
     build.ensure_built(training_split, TINY, lines.append, force=True)
     assert (folder / "model.safetensors").read_bytes() == weights, "the same inputs must train the same weights"
 

@@ -28,6 +28,12 @@ from taskbench.paths import cache_home
 
 ANSWER_ROOM = 256  # tokens left free after the longest prompt for the model's answer
 BUILD_INFO = "build.json"
+# Intermediate checkpoints saved during the same training (the finished model is the 100 % one), for a learning
+# curve: `<model folder>/checkpoints/step-NNNN/`, each a complete model vLLM serves.
+CHECKPOINT_FRACTIONS = (0.25, 0.5)
+CHECKPOINTS_DIR = "checkpoints"
+# Not part of the key: they do not change what training writes (the command line, the adapter with its own key).
+UNKEYED_SOURCES = frozenset({"commands.py", "adapter.py"})
 DATA_ERROR_EXIT = 3  # the training process's exit code for a DataError, sent as JSON on its last stderr line
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -54,7 +60,17 @@ RENDERING_PROBE = {
 def key_sources(training_split: Path) -> list[Path]:
     """Every file a build is made from (besides how taskbench.model.prompts and .tools render, see
     RENDERING_PROBE)."""
-    return [training_split, prompts.DEFAULT_SYSTEM_PROMPT, *sorted(PACKAGE_DIR.glob("*.py"))]
+    sources = sorted(path for path in PACKAGE_DIR.glob("*.py") if path.name not in UNKEYED_SOURCES)
+    return [training_split, prompts.DEFAULT_SYSTEM_PROMPT, *sources]
+
+
+def checkpoint_steps(hp: Hyperparameters) -> list[int]:
+    """The training steps after which a checkpoint is saved."""
+    return [round(hp.steps * fraction) for fraction in CHECKPOINT_FRACTIONS]
+
+
+def checkpoint_dir(model_folder: Path, step: int) -> Path:
+    return model_folder / CHECKPOINTS_DIR / f"step-{step:04d}"
 
 
 def rendering_fingerprint() -> bytes:

@@ -22,7 +22,14 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from taskbench.data.cases import load_cases
-from taskbench.demo_model.build import ANSWER_ROOM, BUILD_INFO, DATA_ERROR_EXIT, cache_key
+from taskbench.demo_model.build import (
+    ANSWER_ROOM,
+    BUILD_INFO,
+    DATA_ERROR_EXIT,
+    cache_key,
+    checkpoint_dir,
+    checkpoint_steps,
+)
 from taskbench.demo_model.hyperparameters import Hyperparameters
 from taskbench.demo_model.tokenizer import (
     ANSWER_MODES,
@@ -112,7 +119,10 @@ def train(
     end_id: int,
     progress: Callable[[str], None],
     report_every: float = 5.0,
+    checkpoint: Callable[[int, LlamaForCausalLM], None] | None = None,
+    checkpoint_at: Sequence[int] = (),
 ) -> TrainResult:
+    """Train a new model; `checkpoint(step, model)` is called after each step in `checkpoint_at`."""
     torch.set_num_threads(hp.threads)
     torch.manual_seed(hp.seed)
     model = new_model(hp, vocab_size, end_id)
@@ -130,6 +140,8 @@ def train(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        if checkpoint is not None and step + 1 in checkpoint_at:
+            checkpoint(step + 1, model)
         window.append(loss.item())
         now = time.monotonic()
         if now - last_report >= report_every or step + 1 == hp.steps:
@@ -167,7 +179,16 @@ def build_model(folder: Path, training_split: Path, hp: Hyperparameters, progres
         f" {statistics.mean(lengths):.0f} tokens on average,"
         f" {lengths[longest]} at most ({len(tokenizer)}-token vocabulary)"
     )
-    result = train(examples, hp, len(tokenizer), tokenizer.convert_tokens_to_ids(END), progress)
+
+    def save_checkpoint(step: int, model: LlamaForCausalLM) -> None:
+        target = checkpoint_dir(folder, step)
+        model.save_pretrained(target)
+        save_tokenizer(tokenizer, target)
+        progress(f"checkpoint at step {step}: {target}")
+
+    steps = checkpoint_steps(hp)
+    end_id = tokenizer.convert_tokens_to_ids(END)
+    result = train(examples, hp, len(tokenizer), end_id, progress, checkpoint=save_checkpoint, checkpoint_at=steps)
     result.model.save_pretrained(folder)
     save_tokenizer(tokenizer, folder)
     info = {
@@ -181,6 +202,7 @@ def build_model(folder: Path, training_split: Path, hp: Hyperparameters, progres
         "train_seconds": round(result.seconds, 1),
         "build_seconds": round(time.monotonic() - started, 1),
         "hyperparameters": asdict(hp),
+        "checkpoints": [str(checkpoint_dir(folder, step).relative_to(folder)) for step in steps],
     }
     (folder / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     progress(
