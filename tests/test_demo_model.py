@@ -212,7 +212,7 @@ def test_learning_rate_stays_between_a_tenth_of_peak_and_peak(step: int) -> None
 
 
 def fake_build(calls: list[Path]):
-    def build_into(folder: Path, training_split: Path, hp: Hyperparameters, progress) -> None:
+    def build_into(module: str, folder: Path, arguments: list[str], progress) -> None:
         calls.append(folder)
         (folder / "config.json").write_text("{}")
 
@@ -221,7 +221,7 @@ def fake_build(calls: list[Path]):
 
 def test_concurrent_callers_build_once(training_split: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[Path] = []
-    monkeypatch.setattr(build, "_build_into", fake_build(calls))
+    monkeypatch.setattr(build, "train_in_child", fake_build(calls))
     folders: list[Path] = []
     threads = [
         threading.Thread(target=lambda: folders.append(build.ensure_built(training_split, TINY, print)))
@@ -240,7 +240,7 @@ def test_force_rebuilds_and_a_failed_build_leaves_nothing(
     training_split: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[Path] = []
-    monkeypatch.setattr(build, "_build_into", fake_build(calls))
+    monkeypatch.setattr(build, "train_in_child", fake_build(calls))
     folder = build.ensure_built(training_split, TINY, print)
     build.ensure_built(training_split, TINY, print, force=True)
     assert len(calls) == 2 and (folder / "config.json").is_file()
@@ -248,7 +248,7 @@ def test_force_rebuilds_and_a_failed_build_leaves_nothing(
     def broken(*args: Any) -> None:
         raise RuntimeError("training diverged")
 
-    monkeypatch.setattr(build, "_build_into", broken)
+    monkeypatch.setattr(build, "train_in_child", broken)
     other = dataclasses.replace(TINY, seed=7)
     with pytest.raises(RuntimeError):
         build.ensure_built(training_split, other, print)

@@ -114,7 +114,17 @@ def ensure_built(
     training_split: Path, hp: Hyperparameters, progress: Callable[[str], None], force: bool = False
 ) -> Path:
     """The model folder for these inputs, built first if missing (or if `force`)."""
-    target = model_dir(training_split, hp)
+    arguments = [str(training_split), json.dumps(asdict(hp))]
+
+    def train_into(staging: Path) -> None:
+        train_in_child("taskbench.demo_model.train", staging, arguments, progress)
+
+    return build_once(model_dir(training_split, hp), train_into, progress, force)
+
+
+def build_once(target: Path, build: Callable[[Path], None], progress: Callable[[str], None], force: bool) -> Path:
+    """`target`, built first by `build(staging folder)` if missing (or if `force`): once across processes
+    (a file lock), and moved into place only when complete."""
     if target.is_dir() and not force:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +141,7 @@ def ensure_built(
             shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:
-            _build_into(staging, training_split, hp, progress)
+            build(staging)
             if target.is_dir():
                 retired = target.with_name(f".{target.name}-replaced-{os.getpid()}")
                 target.rename(retired)
@@ -144,13 +154,13 @@ def ensure_built(
     return target
 
 
-def _build_into(folder: Path, training_split: Path, hp: Hyperparameters, progress: Callable[[str], None]) -> None:
+def train_in_child(module: str, folder: Path, arguments: list[str], progress: Callable[[str], None]) -> None:
+    """Run `python -m module FOLDER ARGUMENTS...`, relaying its progress lines; its DataError or failure raised here."""
     # Training runs in a child process: torch's thread count is process-wide state that the caller
     # (a pytest session, say) keeps, and OpenMP's passive wait policy, read only when torch loads,
     # keeps the two training threads from stalling each other when other processes share the cores.
     env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
-    hyperparameters = json.dumps(asdict(hp))
-    command = [sys.executable, "-m", "taskbench.demo_model.train", str(folder), str(training_split), hyperparameters]
+    command = [sys.executable, "-m", module, str(folder), *arguments]
     with tempfile.TemporaryFile("w+", encoding="utf-8") as stderr:
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env) as child:
             assert child.stdout is not None
@@ -163,4 +173,4 @@ def _build_into(folder: Path, training_split: Path, hp: Hyperparameters, progres
         raise DataError(problem["where"], problem["problem"])
     if child.returncode != 0:
         tail = "\n".join(errors[-15:])
-        raise TaskbenchError(f"training the demo model into {folder} failed (exit code {child.returncode}):\n{tail}")
+        raise TaskbenchError(f"{module} into {folder} failed (exit code {child.returncode}):\n{tail}")
