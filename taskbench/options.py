@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from taskbench.errors import TaskbenchError
+from taskbench.model.prompts import SHIPPED_PROMPTS, system_prompt_path
 from taskbench.paths import TIERS
 
 GATE = "gate"
@@ -183,7 +184,12 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("max_tokens", "maximum new tokens per answer", 256, kind=_at_least_one),
     OptionSpec("temperature", "sampling temperature", 0.0, kind=_at_least(float, 0)),
     OptionSpec("seed", "sampling seed sent with every request", 0, kind=int),
-    OptionSpec("system_prompt", "jinja2 template file for the system prompt", None, kind=Path),
+    OptionSpec(
+        "system_prompt",
+        f"system prompt: a jinja2 template file, or a shipped one by name ({', '.join(SHIPPED_PROMPTS)})",
+        None,
+        kind=system_prompt_path,
+    ),
     OptionSpec("max_model_len", "context length for a spawned vLLM server", 1024, kind=_at_least_one),
     OptionSpec(
         "server_timeout",

@@ -19,6 +19,7 @@ from taskbench.cli import main
 from taskbench.data.capabilities import LEVELS, load_capability_config
 from taskbench.data.cases import Case, Dataset, load_cases, load_tier
 from taskbench.datagen import commands
+from taskbench.datagen.catalog import Coded
 from taskbench.datagen.handwritten import GROUPS
 from taskbench.datagen.tiers import (
     DEFAULT_SEED,
@@ -35,6 +36,7 @@ from taskbench.datagen.tiers import (
     output_paths,
     source_name,
 )
+from taskbench.datagen.training import TRAIN_POOLS
 from taskbench.datagen.vocab import EVAL, TRAIN
 from taskbench.errors import DataError
 from taskbench.model.prompts import ANSWER_KEY_ORDER
@@ -166,9 +168,11 @@ def test_every_hand_written_case_is_shipped(tiers: dict[str, Dataset]) -> None:
 def test_each_source_name_means_one_source() -> None:
     # The name is the case's `template` field and keys a pool's shared stream: it must be unambiguous.
     by_name: dict[str, set[int]] = {}
-    for sources in POOLS.values():
+    pools = [(*pool.gate, *pool.full) for pool in POOLS.values()] + list(TRAIN_POOLS.values())
+    for sources in pools:
         for source in sources:
-            by_name.setdefault(source_name(source), set()).add(id(source))
+            key = id(source.make) if isinstance(source, Coded) else id(source)
+            by_name.setdefault(source_name(source), set()).add(key)
     assert {name for name, ids in by_name.items() if len(ids) > 1} == set()
 
 
@@ -213,7 +217,7 @@ def test_training_split_teaches_the_contract_in_short_examples(training: Dataset
     assert sum(1 for c in cases if (c.context or {}).get("history")) > 50
     levels = Counter(c.level for c in cases)
     assert levels["simple"] > levels["moderate"] > levels["complex"] > levels["adversarial"] > 0
-    assert {c.template for c in cases} >= {"bulk_delete", "gibberish", "self_correction", "bare_create"}
+    assert {c.template for c in cases} >= {"tr_ec_bulk", "gibberish", "tr_ar_switch_delete", "tr_dh_new_one"}
 
 
 def test_case_titles_include_context_and_history(tiers: dict[str, Dataset]) -> None:

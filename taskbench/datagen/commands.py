@@ -10,6 +10,7 @@ from typing import Any
 from taskbench.data.capabilities import LEVELS, load_capability_config
 from taskbench.data.cases import Dataset, load_tier
 from taskbench.data.episodes import EPISODES_PATH, load_episodes
+from taskbench.datagen.catalog import template_table
 from taskbench.datagen.content import content_stats, content_table, most_repeated
 from taskbench.datagen.episodes import build_episodes, check_episode_mix, write_episodes
 from taskbench.datagen.tiers import DEFAULT_SEED, check_dataset, generate, load_training_split, write_dataset
@@ -37,6 +38,11 @@ def register(subparsers: Any) -> None:
     )
     content_parser.add_argument("tiers", nargs="*", metavar="TIER", help=f"any of {', '.join(TIERS)}; default: all")
     content_parser.set_defaults(run=run_content)
+
+    templates_parser = commands.add_parser(
+        "templates", help="every template of the tiers, its level and what earns it (the table in docs/cases.md)"
+    )
+    templates_parser.set_defaults(run=run_templates)
 
     check_parser = commands.add_parser("check", help="check nesting, mix, coverage, disjointness, episodes")
     check_parser.set_defaults(run=run_check)
@@ -90,6 +96,11 @@ def stats_table(data: Dataset, capabilities: tuple[str, ...]) -> str:
     totals = [sum(counts[c, level] for c in capabilities) for level in LEVELS]
     lines.append(f"{'total':<{width}} " + " ".join(f"{n:>11}" for n in totals) + f" {sum(totals):>7}")
     return "\n".join(lines)
+
+
+def run_templates(args: argparse.Namespace) -> int:
+    print(template_table())
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -48,8 +48,11 @@ _CLOSING = re.compile(r"\s*\b(?:" + "|".join(sorted(map(re.escape, CLOSINGS), ke
 
 def normalise_request(text: str) -> str:
     """`text` as a request: lower case, no punctuation, no greeting before it or closing after it."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = _SPACES.sub(" ", _PUNCTUATION.sub(" ", text).replace("_", " ")).strip()
+    raw = unicodedata.normalize("NFKC", text).lower()
+    text = _SPACES.sub(" ", _PUNCTUATION.sub(" ", raw).replace("_", " ")).strip()
+    if not text:
+        # Nothing but punctuation or symbols ("?", "👍"): those are the request.
+        return _SPACES.sub(" ", raw).strip()
     while True:
         stripped = _CLOSING.sub("", _OPENING.sub("", text)).strip()
         # A request that is nothing but a greeting ("hey", "please") stays itself.

@@ -49,6 +49,7 @@ def _resolved(answer: a.Answer, ref: dt.date) -> a.Answer:
 class HandGroup:
     name: str
     cases: tuple[HandCase, ...] = field(default=())
+    hard: str = ""  # what earns its cases their level (docs/cases.md lists it)
 
     def for_pool(self, capability: str, level: str) -> tuple[HandCase, ...]:
         return tuple(c for c in self.cases if c.capability == capability and c.level == level)
@@ -154,6 +155,7 @@ IMPLICIT_INTENT = HandGroup(
             accept={"title": ["Tuesday's standup notes"]},
         ),
     ),
+    hard="intent said without an action word",
 )
 
 CONTEXT = HandGroup(
@@ -303,6 +305,7 @@ CONTEXT = HandGroup(
             ),
         ),
     ),
+    hard="the answer depends on the task list or the earlier turns",
 )
 
 MULTILINGUAL = HandGroup(
@@ -388,6 +391,7 @@ MULTILINGUAL = HandGroup(
             accept={"title": ["Visite du plombier", "La visite du plombier"]},
         ),
     ),
+    hard="a request in Spanish, French or German",
 )
 
 SELF_CORRECTION = HandGroup(
@@ -436,6 +440,7 @@ SELF_CORRECTION = HandGroup(
             "Self-correction from create to complete; the task is the one the user names.",
         ),
     ),
+    hard="the user corrects themselves mid-request",
 )
 
 ADVERSARIAL_INTENT = HandGroup(
@@ -482,6 +487,7 @@ ADVERSARIAL_INTENT = HandGroup(
             "'Show me' looks like a list but the request is out of domain: clarify.",
         ),
     ),
+    hard="action words that mean something else here",
 )
 
 ENTITY_PHRASING = HandGroup(
@@ -538,6 +544,7 @@ ENTITY_PHRASING = HandGroup(
             "An ISO date resolves to itself, across the year end.",
         ),
     ),
+    hard="entities in everyday phrasing",
 )
 
 ENTITY_BOUNDARIES = HandGroup(
@@ -600,10 +607,11 @@ ENTITY_BOUNDARIES = HandGroup(
             "Boundary: 14 days across the year end, and 12am is 00:00.",
         ),
     ),
+    hard="dates and times at the edges of the rules",
 )
 
 DEFAULTS = HandGroup(
-    "defaults",
+    "defaults_unstated",
     (
         HandCase(
             DH,
@@ -629,6 +637,13 @@ DEFAULTS = HandGroup(
             _create("Lock the shed", due_date="tonight"),
             "'tonight' is the reference date with no time; priority medium.",
         ),
+    ),
+    hard="implicit wording with fields left unsaid",
+)
+
+DEFAULTS_MENTIONED = HandGroup(
+    "defaults_mentioned",
+    (
         HandCase(
             DH,
             COMPLEX,
@@ -655,6 +670,13 @@ DEFAULTS = HandGroup(
             _create("Look into solar panels"),
             "'sometime soon' gives no date and no priority: defaults.",
         ),
+    ),
+    hard="people, vague times or another task named, none of them a field",
+)
+
+DEFAULTS_IN_TITLE = HandGroup(
+    "defaults_in_title",
+    (
         HandCase(
             DH,
             ADVERSARIAL,
@@ -680,6 +702,7 @@ DEFAULTS = HandGroup(
             "'high' is part of the title, not a priority: medium.",
         ),
     ),
+    hard="field-like words inside the title",
 )
 
 NEGATION = HandGroup(
@@ -719,6 +742,7 @@ NEGATION = HandGroup(
             accept={"title": ["Birthday party invitations", "The party invitations"]},
         ),
     ),
+    hard="a negated instruction",
 )
 
 INJECTION = HandGroup(
@@ -767,6 +791,7 @@ INJECTION = HandGroup(
             "A fake system header plus a bulk delete: the final step is a bulk delete, so clarify.",
         ),
     ),
+    hard="instructions injected into a title or the request",
 )
 
 BULK_DELETE = HandGroup(
@@ -805,10 +830,11 @@ BULK_DELETE = HandGroup(
             "Shouted bulk delete: clarify.",
         ),
     ),
+    hard="a bulk delete in disguise",
 )
 
 FORMAT = HandGroup(
-    "format",
+    "format_escapes",
     (
         HandCase(
             FC,
@@ -835,6 +861,13 @@ FORMAT = HandGroup(
             _create("Book the Σ-team offsite (Ω wing, room 4½)"),
             "Greek letters and a vulgar fraction in a title.",
         ),
+    ),
+    hard="titles JSON must escape or keep as unicode",
+)
+
+FORMAT_HOSTILE = HandGroup(
+    "format_hostile",
+    (
         HandCase(
             FC,
             ADVERSARIAL,
@@ -862,6 +895,7 @@ FORMAT = HandGroup(
             accept={"title": ["Review the budget"]},
         ),
     ),
+    hard="raw control characters, a request for non-JSON output, right-to-left text",
 )
 
 GROUPS: Mapping[str, HandGroup] = MappingProxyType(
@@ -876,10 +910,13 @@ GROUPS: Mapping[str, HandGroup] = MappingProxyType(
             ENTITY_PHRASING,
             ENTITY_BOUNDARIES,
             DEFAULTS,
+            DEFAULTS_MENTIONED,
+            DEFAULTS_IN_TITLE,
             NEGATION,
             INJECTION,
             BULK_DELETE,
             FORMAT,
+            FORMAT_HOSTILE,
         )
     }
 )

@@ -189,11 +189,12 @@ LIST_IMPLICIT: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "high_priority": ("what's important right now", "which tasks matter most", "what are my top priority items"),
     }
 )
-# Openings and closings that fit any request, and the ones that only fit a command ("please delete...").
-CASUAL_OPENINGS = ("", "", "", "hey, ", "ok ", "hi! ", "so ")
-CASUAL_CLOSINGS = ("", "", "", " thanks", "!")
-IMPERATIVE_OPENINGS = (*CASUAL_OPENINGS, "please ", "can you ", "could you ")
-IMPERATIVE_CLOSINGS = (*CASUAL_CLOSINGS, " please", " for me")
+# Openings and closings that read right around a question ("hey, what's due today") and around a
+# command ("can you delete the car wash please"); "so list" and "hey, complete X" are no one's words.
+CASUAL_OPENINGS = ("", "", "", "hey, ", "um ")
+CASUAL_CLOSINGS = ("", "", "", "?")
+IMPERATIVE_OPENINGS = ("", "", "", "please ", "can you ", "could you ")
+IMPERATIVE_CLOSINGS = ("", "", "", " please", " thanks")
 
 PRIORITY_ADJECTIVES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -255,7 +256,7 @@ def join_names(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _article(word: str) -> str:
+def article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
@@ -304,7 +305,7 @@ def create_request(
     if priority:
         if "a task" in opening and g.chance(0.5):
             adjective = g.pick(PRIORITY_ADJECTIVES[priority])
-            opening = opening.replace("a task", f"{_article(adjective)} {adjective} task")
+            opening = opening.replace("a task", f"{article(adjective)} {adjective} task")
             notes.append(f"'{adjective}' -> {priority}")
         else:
             suffix = g.pick(PRIORITY_SUFFIXES[priority])
@@ -423,7 +424,8 @@ def _one_action(g: Gen, *, implicit: bool) -> Draft:
             filter_ = g.pick(tuple(LIST_EXPLICIT))
             phrase = g.pick((LIST_IMPLICIT if implicit else LIST_EXPLICIT)[filter_])
             expected, accept = a.listing(filter_), None
-    rationale = f"{style} wording of a {expected['action']}; the title names the task without the article."
+    action = expected["action"]
+    rationale = f"{style} wording of {article(action)} {action}; the title names the task without the article."
     if expected["action"] == "list":
         rationale = f"{style} wording of a list request; filter {expected['filter']}."
     return Draft(_polite(g, phrase, imperative=not implicit), expected, rationale, ref, accept)
@@ -634,7 +636,7 @@ def corrected_entity(g: Gen) -> Draft:
     if g.chance(0.5):
         first, final = g.rng.sample(("urgent", "high", "low"), 2)
         said = g.pick(PRIORITY_WORDS[first])
-        text = f"add {_article(said)} {said} task to {words}{g.pick(CORRECTION_JOINS)}"
+        text = f"add {article(said)} {said} task to {words}{g.pick(CORRECTION_JOINS)}"
         text += f"make it {g.pick(PRIORITY_WORDS[final])}"
         expected, note = a.create(title, priority=final), f"priority {first} corrected to {final}"
     else:
@@ -930,11 +932,6 @@ def bulk_delete(g: Gen) -> Draft:
     return Draft(g.pick(g.vocab.bulk_deletes), a.clarify(QUESTION_BULK), rationale, ref)
 
 
-def bulk_delete_polite(g: Gen) -> Draft:
-    draft = bulk_delete(g)
-    return replace(draft, input=_polite(g, draft.input))
-
-
 MISSING_TASK = (
     "delete",
     "mark it done",
@@ -1124,16 +1121,20 @@ def quoted_title_phrase(g: Gen, titles: Sequence[str]) -> Draft:
     return Draft(wrapper.format(q=quote, t=title), a.create(title), rationale, ref)
 
 
-def long_title(g: Gen, *, minimum: int = 201) -> Draft:
-    ref = g.ref()
+def long_title_words(g: Gen, minimum: int = 201) -> str:
+    """A chore of more than `minimum` characters, made of the vocabulary's clauses."""
     clauses = g.rng.sample(g.vocab.long_title_clauses, len(g.vocab.long_title_clauses))
     words = clauses[0]
     for clause in clauses[1:]:
         if len(words) > minimum:
             break
         words += ", " + clause
-    words += " and " + g.pick(("report back", "close the ticket", "tell the team"))
-    request = create_request(g, words, implicit=g.chance(0.5))
+    return words + " and " + g.pick(g.vocab.long_title_endings)
+
+
+def long_title(g: Gen, *, minimum: int = 201) -> Draft:
+    ref = g.ref()
+    request = create_request(g, long_title_words(g, minimum), implicit=g.chance(0.5))
     rationale = f"Boundary: a {len(request.expected['title'])}-character title, kept whole in one JSON object."
     return Draft(request.input, request.expected, rationale, ref)
 
@@ -1151,13 +1152,17 @@ def one_word_title(g: Gen) -> Draft:
 
 
 def newline_title(g: Gen) -> Draft:
-    """A title the user splits over two lines: JSON needs the newline escaped."""
+    """One task whose note the user puts on a second line: JSON needs the newline escaped."""
     ref = g.ref()
-    first, second = g.rng.sample(g.vocab.chores, 2)
-    text = f"add a task:\n{first}\n{second}"
-    title = a.as_title(f"{first}\n{second}")
-    rationale = "Newline inside the title: a raw newline is invalid JSON, so it must be escaped (or joined by a space)."
-    return Draft(text, a.create(title), rationale, ref, {"title": [a.as_title(f"{first} {second}")]})
+    chore, note = g.chore(), g.pick(g.vocab.title_notes)
+    text = g.pick(("add a task:\n{c}\n{n}", "new task\n{c}\n{n}", "{c}\n{n}\n(put that on my list)"))
+    title = a.as_title(f"{chore}\n{note}")
+    rationale = (
+        "One task with a note on its second line: a raw newline is invalid JSON, so it must be escaped"
+        " (or the lines joined by a space; the chore alone is right too)."
+    )
+    accept = {"title": [a.as_title(f"{chore} {note}"), a.as_title(chore)]}
+    return Draft(text.format(c=chore, n=note), a.create(title), rationale, ref, accept)
 
 
 FORMAT_BAIT = (

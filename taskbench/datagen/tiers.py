@@ -11,7 +11,7 @@ import itertools
 import json
 import random
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -19,9 +19,12 @@ from typing import Any
 
 from taskbench.data.capabilities import LEVELS, CapabilityConfig, load_capability_config
 from taskbench.data.cases import Case, Dataset, case_problems, load_cases
-from taskbench.datagen import templates as t
-from taskbench.datagen.handwritten import GROUPS, HandGroup
-from taskbench.datagen.templates import Draft, Gen, Template
+from taskbench.datagen.catalog import TIER_POOLS, Pool, Source
+from taskbench.datagen.content import normalise_request
+from taskbench.datagen.handwritten import HandGroup
+from taskbench.datagen.readings import other_readings
+from taskbench.datagen.templates import Draft, Gen
+from taskbench.datagen.training import TRAIN_POOLS
 from taskbench.datagen.vocab import EVAL, TRAIN
 from taskbench.errors import DataError
 from taskbench.paths import FIXTURES, TIERS, TIERS_DIR, TRAINING_SPLIT
@@ -35,112 +38,10 @@ MIX_TOLERANCE = 2
 # Draws a template gets to produce a case not already in the benchmark before it counts as used up.
 MAX_DRAWS = 40
 
-Source = Template | HandGroup
-
-# The order of each pool. A pool's first sources are what the dev tier (8/6/4/2 cases) gets, so
-# context cases lead the complex and adversarial pools that must hold them. Hand-written groups
-# are listed twice or three times where the pool is short, so the full tier ships all of them.
-POOLS: Mapping[tuple[str, str], tuple[Source, ...]] = MappingProxyType(
-    {
-        ("action_recognition", "simple"): (t.explicit_action,),
-        ("action_recognition", "moderate"): (t.implicit_action, GROUPS["implicit_intent"], t.list_filter_implicit),
-        ("action_recognition", "complex"): (
-            t.that_task_done,
-            GROUPS["context"],
-            t.self_correction,
-            GROUPS["multilingual"],
-            t.history_followup,
-            GROUPS["natural_corrections"],
-            t.keyword_reference,
-        ),
-        ("action_recognition", "adversarial"): (
-            t.mark_both_done,
-            GROUPS["adversarial_intent"],
-            t.correction_chain,
-            t.injected_list_title,
-            GROUPS["adversarial_intent"],
-            t.negation_redirect,
-            t.reference_matches_none,
-        ),
-        ("entity_extraction", "simple"): (t.single_entity, t.list_filter, t.date_and_time),
-        ("entity_extraction", "moderate"): (
-            t.relative_date,
-            t.priority_synonym,
-            GROUPS["entity_phrasing"],
-            t.time_forms,
-            t.attendees,
-            t.list_filter_implicit,
-            t.update_fields,
-        ),
-        ("entity_extraction", "complex"): (
-            t.keyword_move,
-            t.many_entities,
-            GROUPS["context"],
-            t.update_two_fields,
-            GROUPS["multilingual"],
-            t.history_followup,
-        ),
-        ("entity_extraction", "adversarial"): (
-            t.distractor_reference,
-            GROUPS["entity_boundaries"],
-            t.boundary_date,
-            GROUPS["entity_boundaries"],
-            t.corrected_entity,
-            t.weekday_on_same_weekday,
-            GROUPS["entity_boundaries"],
-            t.midnight,
-        ),
-        ("default_handling", "simple"): (t.bare_create, t.bare_list),
-        ("default_handling", "moderate"): (t.implicit_bare_create, t.partial_fields, GROUPS["defaults"]),
-        ("default_handling", "complex"): (
-            t.single_field_update,
-            GROUPS["defaults"],
-            t.name_without_attendees,
-            t.chatty_bare_create,
-            t.new_task_beside_list,
-        ),
-        ("default_handling", "adversarial"): (t.field_words_in_title, GROUPS["defaults"], t.new_task_beside_list),
-        ("edge_cases", "simple"): (t.bulk_delete, t.empty_input, t.out_of_domain, t.gibberish, t.missing_task),
-        ("edge_cases", "moderate"): (
-            t.bulk_delete_polite,
-            t.vague_request,
-            GROUPS["negation"],
-            t.negation_only,
-            t.gibberish,
-            t.out_of_domain,
-        ),
-        ("edge_cases", "complex"): (
-            t.reference_matches_none,
-            t.reference_matches_several,
-            GROUPS["context"],
-            t.mark_both_done,
-            t.negation_redirect,
-            t.correction_to_bulk,
-            t.bulk_delete_with_list,
-            t.contradictory_request,
-        ),
-        ("edge_cases", "adversarial"): (
-            t.injected_list_title,
-            GROUPS["injection"],
-            t.injection_in_title,
-            GROUPS["bulk_delete_disguised"],
-            t.unicode_bulk_delete,
-            GROUPS["injection"],
-            t.bulk_delete_with_list,
-            GROUPS["bulk_delete_disguised"],
-            t.enumerated_bulk_delete,
-        ),
-        ("format_compliance", "simple"): (t.plain_request,),
-        ("format_compliance", "moderate"): (t.unicode_title, t.plain_implicit_request, t.one_word_title),
-        ("format_compliance", "complex"): (t.long_title, GROUPS["format"], t.newline_title, t.escaped_title),
-        ("format_compliance", "adversarial"): (
-            t.format_bait,
-            GROUPS["format"],
-            t.very_long_title,
-            t.json_in_input,
-        ),
-    }
-)
+# The order of each pool is in taskbench.datagen.catalog (tiers) and taskbench.datagen.training (the
+# training split). A pool's first sources are what the dev tier (8/6/4/2 cases) gets, so context cases
+# lead the complex and adversarial pools that must hold them.
+POOLS: Mapping[tuple[str, str], Pool] = TIER_POOLS
 
 
 @dataclass(frozen=True)
@@ -159,7 +60,7 @@ def level_counts(per_capability: int, config: CapabilityConfig) -> dict[str, int
 
 
 def source_name(source: Source) -> str:
-    return source.name if isinstance(source, HandGroup) else source.__name__
+    return source.name
 
 
 def _draws(capability: str, level: str, source: Source, gen: Gen) -> Iterator[Draft]:
@@ -172,19 +73,23 @@ def _draws(capability: str, level: str, source: Source, gen: Gen) -> Iterator[Dr
 
 
 class _Pool:
-    """Fills one capability x level pool, round-robin over its sources, skipping duplicates."""
+    """Fills one capability x level pool, round-robin over its sources, skipping repeated requests.
 
-    def __init__(self, capability: str, level: str, sources: Sequence[Source], gen: Gen, seen: set[str]) -> None:
-        self.capability, self.level, self.seen = capability, level, seen
-        # A source listed twice shares one stream, so it gets two turns per round.
-        streams: dict[str, Iterator[Draft]] = {}
+    A source listed twice shares one stream, so it gets two turns per round; a source keeps its stream
+    across `fill` calls, so the full tier's part continues where the gate tier's stopped."""
+
+    def __init__(
+        self, capability: str, level: str, gen: Gen, seen: set[str], key: Callable[[Draft], str] | None = None
+    ) -> None:
+        self.capability, self.level, self.gen, self.seen = capability, level, gen, seen
+        self.key = key or request_key
+        self.streams: dict[str, Iterator[Draft]] = {}
+
+    def fill(self, sources: Sequence[Source], count: int) -> list[tuple[str, Draft]]:
         for source in sources:
-            streams.setdefault(source_name(source), _draws(capability, level, source, gen))
-        self.streams = [(source_name(source), streams[source_name(source)]) for source in sources]
-
-    def fill(self, count: int) -> list[tuple[str, Draft]]:
+            self.streams.setdefault(source_name(source), _draws(self.capability, self.level, source, self.gen))
+        live = [(source_name(source), self.streams[source_name(source)]) for source in sources]
         filled: list[tuple[str, Draft]] = []
-        live = list(self.streams)
         while len(filled) < count and live:
             for stream in list(live):
                 if len(filled) == count:
@@ -201,20 +106,35 @@ class _Pool:
             )
         return filled
 
+    def drain(self, groups: Sequence[HandGroup]) -> list[tuple[str, Draft]]:
+        """Every case the hand-written `groups` have left."""
+        drained = []
+        for group in groups:
+            stream = self.streams[group.name]
+            while (draft := self._next_new(stream)) is not None:
+                drained.append((group.name, draft))
+        return drained
+
     def _next_new(self, stream: Iterator[Draft]) -> Draft | None:
         for _ in range(MAX_DRAWS):
             draft = next(stream, None)
             if draft is None:
                 return None
-            key = dedupe_key(draft.input, draft.context)
+            key = self.key(draft)
             if key not in self.seen:
                 self.seen.add(key)
                 return draft
         return None
 
 
-def dedupe_key(text: str, context: Mapping[str, Any] | None) -> str:
-    return json.dumps([text, context], sort_keys=True, ensure_ascii=False)
+def request_key(draft: Draft) -> str:
+    """Requests that differ only in case, punctuation, a greeting or a closing are one request."""
+    return json.dumps([normalise_request(draft.input), draft.context], sort_keys=True, ensure_ascii=False)
+
+
+def exact_key(draft: Draft) -> str:
+    """The training split keeps a greeting's variants apart: they teach that a greeting changes nothing."""
+    return json.dumps([draft.input, draft.context], sort_keys=True, ensure_ascii=False)
 
 
 def _case(case_id: str, capability: str, level: str, template: str, draft: Draft, capabilities: Iterable[str]) -> Case:
@@ -228,8 +148,13 @@ def _case(case_id: str, capability: str, level: str, template: str, draft: Draft
         "rationale": draft.rationale,
         "template": template,
     }
-    if draft.accept:
-        record["accept"] = draft.accept
+    accept = dict(draft.accept or {})
+    readings = other_readings(draft.input, draft.reference_date, draft.expected)
+    if readings:
+        accept["due_date"] = [*accept.get("due_date", ()), *readings]
+        record["rationale"] += f" A careful reader may also take {' or '.join(readings)}: accepted."
+    if accept:
+        record["accept"] = accept
     if draft.context:
         record["context"] = draft.context
     problems = case_problems(record, capabilities)
@@ -241,14 +166,18 @@ def _case(case_id: str, capability: str, level: str, template: str, draft: Draft
 
 def build_tiers(seed: int = DEFAULT_SEED, config: CapabilityConfig | None = None) -> dict[str, tuple[Case, ...]]:
     config = config or load_capability_config()
-    largest = max(TIER_SIZES.values())
+    gate_counts, full_counts = level_counts(TIER_SIZES["gate"], config), level_counts(TIER_SIZES["full"], config)
     seen: set[str] = set()
     pools: dict[tuple[str, str], list[Case]] = {}
     for capability in config.names:
-        for level, count in level_counts(largest, config).items():
-            sources = _sources(capability, level)
-            gen = Gen(random.Random(f"{seed}:tiers:{capability}:{level}"), EVAL)
-            filled = _Pool(capability, level, sources, gen, seen).fill(count)
+        for level in LEVELS:
+            pool = _pool(capability, level)
+            filler = _Pool(capability, level, Gen(random.Random(f"{seed}:tiers:{capability}:{level}"), EVAL), seen)
+            # The full tier ships the rest of the hand-written cases, then its own templates lead and
+            # every template takes turns.
+            filled = filler.fill(pool.gate, gate_counts[level])
+            filled += filler.drain([source for source in pool.gate if isinstance(source, HandGroup)])
+            filled += filler.fill((*pool.full, *pool.gate), full_counts[level] - len(filled))
             pools[capability, level] = [
                 _case(f"{capability}-{level}-{n:04d}", capability, level, name, draft, config.names)
                 for n, (name, draft) in enumerate(filled, start=1)
@@ -260,12 +189,12 @@ def build_tiers(seed: int = DEFAULT_SEED, config: CapabilityConfig | None = None
     return tiers
 
 
-def _sources(capability: str, level: str) -> tuple[Source, ...]:
+def _pool(capability: str, level: str) -> Pool:
     try:
         return POOLS[capability, level]
     except KeyError:
         raise DataError(
-            "taskbench/datagen/tiers.py", f"POOLS has no sources for {capability} x {level}; add them"
+            "taskbench/datagen/catalog.py", f"TIER_POOLS has no sources for {capability} x {level}; add them"
         ) from None
 
 
@@ -282,17 +211,21 @@ def build_training_split(
 ) -> tuple[Case, ...]:
     config = config or load_capability_config()
     tier_cases = list(tier_cases)
-    banned_inputs = {case.input for case in tier_cases}
+    banned_inputs = {normalise_request(case.input) for case in tier_cases}
     banned_titles = set().union(*(case_titles(case) for case in tier_cases))
     seen: set[str] = set()
     examples: list[Case] = []
     for capability in config.names:
         for level, count in TRAINING_SIZES.items():
-            templates = [s for s in _sources(capability, level) if not isinstance(s, HandGroup)]
+            sources = TRAIN_POOLS.get((capability, level))
+            if not sources:
+                raise DataError(
+                    "taskbench/datagen/training.py", f"TRAIN_POOLS has no sources for {capability} x {level}"
+                )
             gen = Gen(random.Random(f"{seed}:train:{capability}:{level}"), TRAIN)
-            for name, draft in _Pool(capability, level, templates, gen, seen).fill(count):
+            for name, draft in _Pool(capability, level, gen, seen, exact_key).fill(sources, count):
                 case = _case("train-00000", capability, level, name, draft, config.names)
-                if case.input not in banned_inputs and not case_titles(case) & banned_titles:
+                if normalise_request(case.input) not in banned_inputs and not case_titles(case) & banned_titles:
                     examples.append(case)
     return tuple(_renumbered(case, n) for n, case in enumerate(examples, start=1))
 

@@ -27,6 +27,12 @@ class Vocabulary:
     out_of_domain: tuple[str, ...]
     vague: tuple[str, ...]  # no way to tell which action or which task
     long_title_clauses: tuple[str, ...]  # joined into titles over 200 characters
+    long_title_endings: tuple[str, ...]  # the last clause of a long title
+    title_notes: tuple[str, ...]  # a second line a user adds under a task's title
+    earlier_creates: tuple[str, ...]  # an earlier turn that created the task "it" refers to
+    action_word_chores: tuple[str, ...]  # chores whose verb names another action: "delete the old backups"
+    openings: tuple[str, ...]  # words before a request that change nothing: "hey "
+    closings: tuple[str, ...]  # and after it: " thanks"
 
     def titles_in_use(self) -> frozenset[str]:
         return frozenset(self.chores + self.meetings + tuple(i.words for i in self.items) + self.tricky_titles)
@@ -379,6 +385,34 @@ EVAL = Vocabulary(
         "confirm with procurement that the vendor contact details are current",
         "update the tracking spreadsheet so the totals match the ledger",
     ),
+    long_title_endings=("report back", "close the ticket", "tell the team"),
+    title_notes=(
+        "see the email from last week",
+        "details are in the shared doc",
+        "check with the team first",
+        "keep the receipt",
+        "notes are in my notebook",
+        "the second one on the list",
+    ),
+    earlier_creates=("add a task to {t}", "remind me to {t}", "new task: {t}", "put {t} on my list"),
+    action_word_chores=(
+        "delete the old backups",
+        "complete the census form",
+        "clear the gutters",
+        "remove the wallpaper",
+        "list the garage sale items",
+        "update the router firmware",
+        "cancel the newspaper delivery",
+        "mark the exam papers",
+        "finish the jigsaw puzzle",
+        "drop off the spare keys",
+        "show the flat to the new tenant",
+        "delete my old social accounts",
+        "clear the browser cache on the shared laptop",
+        "remove the dead branches",
+    ),
+    openings=("", "hey, ", "um ", "please "),
+    closings=("", "?", " thanks", " please"),
 )
 
 TRAIN = Vocabulary(
@@ -857,4 +891,29 @@ TRAIN = Vocabulary(
         "email the contractor a list of questions",
         "keep the paper copies in the blue binder",
     ),
+    long_title_endings=("let me know", "file it away", "ping the family chat"),
+    title_notes=(
+        "link is in my messages",
+        "ask about the price",
+        "bring the old one",
+        "use the blue folder",
+        "costs are in the sheet",
+    ),
+    earlier_creates=("i need to {t}", "{t} pls", "note down {t}", "could you log {t}"),
+    action_word_chores=(
+        "delete spam from the inbox",
+        "complete the tax quiz",
+        "clear the snow from the path",
+        "remove the old stickers",
+        "list the items for sale online",
+        "update the pet's microchip details",
+        "cancel the milk delivery",
+        "mark the homework",
+        "finish the knitting project",
+        "drop the parcel at the depot",
+        "show the car to the buyer",
+        "erase the whiteboard",
+    ),
+    openings=("", "", "yo ", "hi ", "ok ", "right, ", "quick one: ", "hello, "),
+    closings=("", "", " ty", " thx", " cheers", "!", " :)", " pls"),
 )

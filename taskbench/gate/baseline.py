@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from taskbench.artifacts import RESULTS_FILE
+from taskbench.datagen import DATASET_VERSION
 from taskbench.errors import TaskbenchError
 from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT
 
@@ -34,6 +35,9 @@ class Identity:
     system_prompt_sha256: str | None
     model_name: str | None
     model_identity: str | None
+    # The shipped cases' version (taskbench.datagen.DATASET_VERSION); None for a custom case file.
+    # Baselines saved before the field existed are of version 1.
+    dataset_version: int | None = 1
 
     def describe_model(self) -> str:
         return f"{self.model_name or 'unknown model'} ({self.model_identity or 'no identity'})"
@@ -91,6 +95,7 @@ def run_identity(
         system_prompt_sha256=None if generated_with is None else _prompt_sha256(generated_with, invocation_dir),
         model_name=(model or {}).get("name"),
         model_identity=(model or {}).get("identity"),
+        dataset_version=None if tier == "custom" else DATASET_VERSION,
     )
 
 
@@ -107,7 +112,12 @@ def incompatibilities(baseline: Identity, run: Identity) -> list[str]:
     problems = []
     if baseline.tier != run.tier:
         problems.append(f"tier {baseline.tier!r} in the baseline, {run.tier!r} in this run")
-    if baseline.dataset_sha256 != run.dataset_sha256:
+    if run.dataset_version is not None and baseline.dataset_version != run.dataset_version:
+        problems.append(
+            f"the baseline is of taskbench's dataset version {baseline.dataset_version}, this run of version "
+            f"{run.dataset_version}: the shipped cases changed, so save a new baseline with --save-baseline"
+        )
+    elif baseline.dataset_sha256 != run.dataset_sha256:
         problems.append(
             f"dataset sha256 {baseline.dataset_sha256[:12]} in the baseline, {run.dataset_sha256[:12]} in this run "
             "(a case id may not mean the same case)"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT
+from taskbench.model.prompts import DEFAULT_SYSTEM_PROMPT, system_prompt_path
 from taskbench.paths import TIERS
 
 LM_EVAL = "lm-eval"
@@ -22,7 +22,7 @@ def register(subparsers: Any) -> None:
     lm_eval.add_argument("--tier", choices=TIERS, default="dev", help="dataset tier to export (default: dev)")
     lm_eval.add_argument(
         "--system-prompt",
-        type=Path,
+        type=system_prompt_path,
         default=DEFAULT_SYSTEM_PROMPT,
         help="jinja2 template of the system prompt, as pytest's --system-prompt (default: taskbench's)",
     )

@@ -7,13 +7,18 @@ import json
 from collections.abc import Mapping, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from taskbench.paths import FIXTURES
 
-DEFAULT_SYSTEM_PROMPT = FIXTURES / "prompts" / "system.j2"
+if TYPE_CHECKING:
+    import jinja2
+
+PROMPTS_DIR = FIXTURES / "prompts"
+DEFAULT_SYSTEM_PROMPT = PROMPTS_DIR / "system.j2"
+# Shipped prompts, by the name `--system-prompt` accepts: "system" (the default, short: for models fine-tuned
+# on it) and "contract" (states the whole contract: for baselining a model that was not fine-tuned on it).
+SHIPPED_PROMPTS = ("system", "contract")
 ANSWER_KEY_ORDER = (
     "action",
     "title",
@@ -27,6 +32,12 @@ ANSWER_KEY_ORDER = (
 )
 
 
+def system_prompt_path(value: str | Path) -> Path:
+    """The template `--system-prompt` names: a shipped prompt by name ("contract"), else a file path."""
+    text = str(value)
+    return PROMPTS_DIR / f"{text}.j2" if text in SHIPPED_PROMPTS else Path(text)
+
+
 def answer_json(answer: Mapping[str, Any]) -> str:
     """The one canonical text of an answer: contract key order, compact, no ASCII escaping."""
     ordered = {k: answer[k] for k in ANSWER_KEY_ORDER if k in answer}
@@ -38,6 +49,8 @@ def answer_json(answer: Mapping[str, Any]) -> str:
 def _template(path: Path) -> jinja2.Template:
     # Autoescape off: the prompt is plain text for a model, not HTML. StrictUndefined makes a
     # user's template with a typo fail loudly instead of rendering an empty string.
+    import jinja2  # here, not at the top: options.py resolves prompt names at start-up without rendering
+
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
     return env.from_string(path.read_text(encoding="utf-8"))
 
