@@ -292,3 +292,31 @@ def test_example_longer_than_the_context_allows_is_refused(training_split: Path,
     cramped = dataclasses.replace(TINY, context_length=build.ANSWER_ROOM + 20)
     with pytest.raises(DataError, match=r"train\.jsonl:4: is \d+ tokens"):
         build.ensure_built(training_split, cramped, print)
+
+
+def test_tiny_adapter_is_a_peft_lora_of_q_and_v_that_training_moved(training_split: Path, cache: Path) -> None:
+    from safetensors.torch import load_file
+
+    from taskbench.demo_model.adapter import ADAPTER_CONFIG, ADAPTER_WEIGHTS, LoraHyperparameters, ensure_adapter
+
+    folder = build.ensure_built(training_split, TINY, print)
+    base = build.checkpoint_dir(folder, build.checkpoint_steps(TINY)[0])
+    hp = LoraHyperparameters(rank=4, alpha=8, steps=3, batch_size=4)
+    lines: list[str] = []
+    adapter = ensure_adapter(folder, base, training_split, lines.append, hp)
+    assert adapter.parent == folder / "adapters" and ensure_adapter(folder, base, training_split, print, hp) == adapter
+    config = json.loads((adapter / ADAPTER_CONFIG).read_text())
+    assert config["peft_type"] == "LORA" and config["r"] == 4 and config["lora_alpha"] == 8
+    assert config["target_modules"] == ["q_proj", "v_proj"] and config["base_model_name_or_path"] == str(base)
+    weights = load_file(adapter / ADAPTER_WEIGHTS)
+    model_config = AutoConfig.from_pretrained(base)
+    q_out = model_config.num_attention_heads * model_config.head_dim
+    v_out = model_config.num_key_value_heads * model_config.head_dim
+    for layer in range(model_config.num_hidden_layers):
+        for target, out in (("q_proj", q_out), ("v_proj", v_out)):
+            prefix = f"base_model.model.model.layers.{layer}.self_attn.{target}"
+            assert weights[f"{prefix}.lora_A.weight"].shape == (4, model_config.hidden_size)
+            assert weights[f"{prefix}.lora_B.weight"].shape == (out, 4)
+            assert weights[f"{prefix}.lora_B.weight"].abs().sum() > 0, "B starts at zero: training must move it"
+    assert len(weights) == 2 * 2 * model_config.num_hidden_layers
+    assert any(line.startswith("adapter step 3/3") for line in lines)
