@@ -12,6 +12,7 @@ from evalrun import run_evals
 
 from taskbench.data.capabilities import load_capability_config
 from taskbench.data.cases import load_tier
+from taskbench.datagen import DATASET_VERSION
 
 pytestmark = pytest.mark.vllm
 
@@ -34,6 +35,7 @@ def test_scores_flow_from_items_to_results_json(pytester: pytest.Pytester, model
     tier = load_tier("dev")
     assert {item["id"] for item in results["items"]} == {case.id for case in tier.cases}
     assert results["dataset"]["content_hash"] == tier.content_hash
+    assert results["dataset"]["version"] == DATASET_VERSION
     episodes = results["episodes"]["items"]
     passed = sum(item["passed"] for item in results["items"]) + sum(e["passed"] for e in episodes)
     outcomes = result.parseoutcomes()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from taskbench import __version__
 from taskbench.artifacts import ModelRecord, write_results
+from taskbench.datagen import DATASET_VERSION
 from taskbench.model.plays import REALISTIC
 from taskbench.results.aggregate import summarize
 from taskbench.results.analysis import analyse
@@ -146,6 +147,7 @@ def build_results(collected: Collected) -> Results:
             "path": str(dataset.path),
             "content_hash": dataset.content_hash,
             "cases": len(dataset.cases),
+            "version": None if settings.cases is not None else DATASET_VERSION,
         },
         "generation": dataclasses.asdict(collected.generation) if collected.generation is not None else None,
         "complete": not incomplete and not errors and not collected.episode_errors,
