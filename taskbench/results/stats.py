@@ -236,8 +236,9 @@ class PairedTest:
     Bounds and p read the t distribution, widened (never narrowed) by Hall's (1992) monotone cubic
     transformation, which corrects the studentized mean for skew: losses concentrated in a few templates make
     the lower bound of a plain t interval miss up to four times as often as it promises. Only the widening is
-    kept because with a handful of flips the estimated skew is itself noise: used both ways it made 13 % of
-    simulated unchanged gate runs fail (2 % with the plain t; tests/test_gate_power.py).
+    kept because with a handful of flips the estimated skew is itself noise: used both ways it made 10 % of
+    simulated unchanged gate-tier runs fail under Holm (0.85 % with the plain t or widening only;
+    tests/gate_simulation.py).
 
     The fields are floats, or arrays with one entry per row when `paired_test` got 2-D scores.
     """
