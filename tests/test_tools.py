@@ -4,7 +4,9 @@ tool calls read back as the contract answer or as the tool-call failure that say
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,10 +17,12 @@ from synthetic_results import synthetic_results
 from taskbench.scorers import Failure, score_case
 from taskbench.scorers.contract import ACTIONS, contract_schema, contract_violations
 
+from taskbench import demo_model
 from taskbench.data.cases import load_tier
+from taskbench.errors import TaskbenchError
 from taskbench.gate.compare import Run, compare_runs
 from taskbench.model import tools
-from taskbench.model.client import Answer
+from taskbench.model.client import Answer, ServedModel
 from taskbench.model.prompts import answer_json
 from taskbench.model.reading import AnswerReader, Reading, score_reading
 from taskbench.model.tools import (
@@ -33,6 +37,7 @@ from taskbench.model.tools import (
     tool_definitions,
     tools_messages,
 )
+from taskbench.options import Settings, resolve_settings
 
 GATE = load_tier("gate").cases
 EXPECTED = [case.expected for case in GATE]
@@ -243,3 +248,48 @@ def test_compare_pairs_a_content_run_with_a_tools_run_and_says_what_differs() ->
     assert any("content mode (content) and tools mode, tool_choice required (tools)" in w for w in comparison.warnings)
     same = compare_runs(Run("content", content), Run("again", content))
     assert not any("answered differently" in w for w in same.warnings)
+
+
+# --- the options ----------------------------------------------------------------------------------------------
+
+
+def settings_for(pytester: pytest.Pytester, *args: str, pyproject: str = "") -> Settings:
+    pytester.makefile(".toml", pyproject=pyproject)
+    return resolve_settings(pytester.parseconfig(*args))
+
+
+def test_the_options_come_from_the_command_line_the_environment_and_pyproject(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = settings_for(pytester, "--answer-mode", "tools", "--vllm-arg=--tool-call-parser=hermes", "--vllm-arg=-tp=1")
+    assert (given.answer_mode, given.tool_choice, given.reasoning) == ("tools", "auto", "auto")
+    assert given.vllm_arg == ("--tool-call-parser=hermes", "-tp=1")
+    monkeypatch.setenv("TASKBENCH_VLLM_ARG", "--enable-auto-tool-choice,--tool-call-parser=hermes")
+    monkeypatch.setenv("TASKBENCH_REASONING", "strip")
+    table = '[tool.taskbench]\nanswer_mode = "tools"\ntool_choice = "required"\n'
+    configured = settings_for(pytester, pyproject=table)
+    assert configured.vllm_arg == ("--enable-auto-tool-choice", "--tool-call-parser=hermes")
+    assert (configured.answer_mode, configured.tool_choice, configured.reasoning) == ("tools", "required", "strip")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--model-url", "http://127.0.0.1:1", "--vllm-arg=--tool-call-parser=hermes"], "give those flags to your own"),
+        (["--answer-mode", "tools", "--structured-outputs", "on"], "use --tool-choice required"),
+    ],
+)
+def test_options_that_cannot_work_together_are_refused(pytester: pytest.Pytester, args: list[str], says: str) -> None:
+    with pytest.raises(TaskbenchError, match=says):
+        settings_for(pytester, *args)
+
+
+def test_a_spawned_server_gets_the_flags_after_its_own_and_they_change_the_model_identity(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(demo_model, "ensure_demo_model", lambda progress=None: Path("/models/demo"))  # no build
+    server = demo_model.demo_model_server(Path("vllm.log"), vllm_args=("--tool-call-parser=pythonic",))
+    assert server.extra_args == (*demo_model.SERVER_ARGS, "--tool-call-parser=pythonic")
+    assert server_tool_parser(server.extra_args) == "pythonic"  # vLLM keeps the last value given
+    served = ServedModel("demo", ("http://x",), "/m", 1024, "0.32.0")
+    assert dataclasses.replace(served, server_args=server.extra_args).identity() != served.identity()
