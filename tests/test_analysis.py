@@ -15,6 +15,7 @@ from taskbench.results.analysis import (
     analyse,
     band_of,
     failing_items,
+    field_accuracy,
     field_verdict_counts,
     score_by_level,
     strengths_and_weaknesses,
@@ -166,7 +167,7 @@ def test_field_verdicts_count_missing_apart_from_wrong() -> None:
         item("2", 0.75, details={"fields": {"title": "partial", "due_date": "wrong"}}),
         item("3", 0.75, details={"fields": {"due_date": "missing", "attendees": "invented", "priority": "match"}}),
     ]
-    assert field_verdict_counts(items) == {
+    assert field_verdict_counts(field_accuracy(items)) == {
         "attendees": {"missing": 0, "wrong": 0, "partial": 0, "invented": 1},
         "due_date": {"missing": 2, "wrong": 1, "partial": 0, "invented": 0},
         "title": {"missing": 0, "wrong": 0, "partial": 1, "invented": 0},

@@ -33,6 +33,7 @@ UNPARSEABLE = "(unparseable)"
 NO_ACTION = "(no action)"
 OTHER_ACTION = "(other)"
 COUNTED_VERDICTS = (Verdict.MISSING, Verdict.WRONG, Verdict.PARTIAL, Verdict.INVENTED)
+RIGHT_VERDICTS = frozenset({Verdict.MATCH, Verdict.ACCEPTED})
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,27 @@ class TemplateScore:
 
 
 @dataclass(frozen=True)
+class FieldAccuracy:
+    """One field of one capability over a run's answers whose fields were judged (they parsed, with the
+    expected action): right (full credit) / checked. Missing and wrong (partial credit included, also counted
+    on its own) make up the rest of checked; an invented field was never expected, so it is counted apart."""
+
+    checked: int
+    right: int
+    wrong: int
+    partial: int
+    missing: int
+    invented: int
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.right / self.checked if self.checked else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"accuracy": self.accuracy}
+
+
+@dataclass(frozen=True)
 class LevelScore:
     level: str
     n: int
@@ -95,6 +117,7 @@ def analyse(
     summary = results["summary"]
     items = results["items"]
     strengths, weaknesses = strengths_and_weaknesses(summary, items)
+    accuracy = field_accuracy(items)
     return {
         "band": aggregate_band(summary),
         "strengths": [asdict(s) for s in strengths],
@@ -107,9 +130,13 @@ def analyse(
             "tool_calls": tool_call_failures(items),
             "reasoning": reasoning_used(items),
             "action_confusion": action_confusion(items),
-            "fields": field_verdict_counts(items),
+            "fields": field_verdict_counts(accuracy),
             "score_by_level": score_by_level(items, resamples=resamples, seed=seed),
             "worst_templates": [asdict(t) for t in worst_templates(items)],
+        },
+        "field_accuracy": {
+            capability: {name: counts.to_dict() for name, counts in fields.items()}
+            for capability, fields in accuracy.items()
         },
         "warnings": run_warnings(results, summary),
     }
@@ -236,16 +263,49 @@ def answered_action(item: Mapping[str, Any]) -> str:
     return action if isinstance(action, str) and action in ACTIONS else OTHER_ACTION
 
 
-def field_verdict_counts(items: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
-    """Per field, how often it was missing, wrong, partly right or invented (from the scorers' verdicts)."""
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
+def field_accuracy(items: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, FieldAccuracy]]:
+    """Per capability, per field: how often the scorers judged it right, wrong, missing or invented."""
+    verdicts: dict[str, dict[str, Counter[Verdict]]] = defaultdict(lambda: defaultdict(Counter))
     for item in items:
-        for name, verdict in item["details"].get("fields", {}).items():
-            counts[name][verdict] += 1
+        for name, verdict in judged_fields(item).items():
+            verdicts[item["capability"]][name][verdict] += 1
+    return {
+        capability: {name: _accuracy(counts) for name, counts in sorted(fields.items())}
+        for capability, fields in verdicts.items()
+    }
+
+
+def judged_fields(item: Mapping[str, Any]) -> dict[str, Verdict]:
+    """An item's field verdicts; the action's is left out: it is judged only when right (a wrong one is a
+    failure kind of its own), so as a field it would always be 100 %."""
+    fields = item["details"].get("fields", {})
+    return {name: Verdict(verdict) for name, verdict in fields.items() if name != "action"}
+
+
+def _accuracy(verdicts: Counter[Verdict]) -> FieldAccuracy:
+    partial = verdicts[Verdict.PARTIAL]
+    right = sum(verdicts[verdict] for verdict in RIGHT_VERDICTS)
+    wrong = verdicts[Verdict.WRONG] + partial
+    missing = verdicts[Verdict.MISSING]
+    return FieldAccuracy(right + wrong + missing, right, wrong, partial, missing, verdicts[Verdict.INVENTED])
+
+
+def field_verdict_counts(accuracy: Mapping[str, Mapping[str, FieldAccuracy]]) -> dict[str, dict[str, int]]:
+    """Per field over every capability, how often it was missing, wrong (partial credit apart), partly right
+    or invented."""
+    totals: dict[str, Counter[str]] = defaultdict(Counter)
+    for fields in accuracy.values():
+        for name, counts in fields.items():
+            totals[name].update(
+                missing=counts.missing,
+                wrong=counts.wrong - counts.partial,
+                partial=counts.partial,
+                invented=counts.invented,
+            )
     return {
         name: {verdict.value: row[verdict.value] for verdict in COUNTED_VERDICTS}
-        for name, row in sorted(counts.items())
-        if any(row[verdict.value] for verdict in COUNTED_VERDICTS)
+        for name, row in sorted(totals.items())
+        if any(row.values())
     }
 
 
