@@ -207,6 +207,13 @@ def test_a_tool_call_failure_scores_zero_with_its_kind_and_an_invalid_case_stays
     assert score_reading({"id": "x"}, reading).failure is Failure.INVALID_CASE
 
 
+def test_a_call_cut_off_at_max_tokens_is_truncated() -> None:
+    cut = Answer('<tool_call>{"name": "create_task", "arguments": {"title":"Quarterly quarterly', "length", 9, 256, 1.0)
+    reading = AnswerReader("tools").read(cut)
+    assert reading.failure is Failure.TRUNCATED and "cut off at --max-tokens" in reading.explanation
+    assert AnswerReader("tools").read(dataclasses.replace(cut, finish_reason="stop")).failure is Failure.TOOL_ARGUMENTS
+
+
 def test_content_mode_reads_the_text_and_ignores_tool_calls() -> None:
     answer = tools_answer(("list_tasks", '{"filter":"all"}'), text='{"action":"list","filter":"today"}')
     assert AnswerReader("content").read(answer) == Reading('{"action":"list","filter":"today"}')

@@ -54,6 +54,10 @@ class AnswerReader:
             return Reading(split.answer, reasoning)
         calls = tool_calls_from_json(answer.tool_calls)
         tools = read_tool_calls(calls, split.answer, self.tool_parser)
+        if tools.output is None and not calls and answer.finish_reason == "length":
+            # A call cut off at --max-tokens reads as broken or absent; the cut is what went wrong.
+            cut = "the answer was cut off at --max-tokens before it made a tool call"
+            return Reading("", reasoning, Failure.TRUNCATED, f"{cut}: {tools.explanation}")
         if tools.output is None:
             return Reading("", reasoning, tools.failure, tools.explanation)
         return Reading(tools.output, reasoning)

@@ -247,10 +247,12 @@ def _unparsed_explanation(markup: tuple[str, str], parser: str | None) -> str:
 
 
 def server_tool_parser(vllm_args: Sequence[str]) -> str | None:
-    """The --tool-call-parser among the flags of a server taskbench started, if any."""
+    """The --tool-call-parser among the flags of a server taskbench started, if any (the last one given:
+    vLLM's argument parser keeps it)."""
+    parser = None
     for index, arg in enumerate(vllm_args):
         if arg.startswith("--tool-call-parser="):
-            return arg.partition("=")[2]
-        if arg == "--tool-call-parser" and index + 1 < len(vllm_args):
-            return vllm_args[index + 1]
-    return None
+            parser = arg.partition("=")[2]
+        elif arg == "--tool-call-parser" and index + 1 < len(vllm_args):
+            parser = vllm_args[index + 1]
+    return parser
