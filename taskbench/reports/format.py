@@ -17,12 +17,16 @@ _INLINE_MARKUP = re.compile(r"([\\`*_{}\[\]|~:@$!])")
 _BLOCK_START = re.compile(r"^(\d*)([#+\-.)])")
 
 
+def one_line(text: Any, limit: int = TEXT_LIMIT) -> str:
+    """`text` on one line (whitespace collapsed), cut to `limit` characters."""
+    flat = " ".join(str(text).split())
+    return flat[: limit - 1] + "…" if len(flat) > limit else flat
+
+
 def markdown_text(text: Any, limit: int = TEXT_LIMIT) -> str:
     """One line of inert Markdown showing `text` (cut to `limit` characters): HTML becomes entities and
     Markdown punctuation is backslash-escaped, so an answer can neither inject markup nor break a table."""
-    flat = " ".join(str(text).split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
+    flat = one_line(text, limit)
     # Entities first (& < >): the backslash escapes below never touch the `&` and `;` they introduce.
     inline = _INLINE_MARKUP.sub(r"\\\1", html.escape(flat, quote=False))
     return _BLOCK_START.sub(r"\1\\\2", inline)
