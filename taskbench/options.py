@@ -151,14 +151,33 @@ OPTIONS: tuple[OptionSpec, ...] = (
         (),
         repeatable=True,
     ),
-    OptionSpec("model", "served model name; default: the one model the server lists", None),
-    OptionSpec("vllm_serve", "spawn a vLLM server for this model path or name for the run", None),
+    OptionSpec(
+        "model",
+        "served model name; default: the one model the server lists. Repeat to evaluate several (a sweep: each "
+        "its own run folder, and a sweep report). Environment: comma-separated",
+        (),
+        repeatable=True,
+    ),
+    OptionSpec(
+        "vllm_serve",
+        "spawn a vLLM server for this model path or name for the run; its own vLLM flags may follow, quoted: "
+        "'PATH --enable-lora --lora-modules a=ADAPTER'. Repeat for a sweep: one server after another",
+        (),
+        repeatable=True,
+    ),
     OptionSpec(
         "vllm_arg",
         "a flag for the vLLM server taskbench starts (--vllm-serve or the demo model), e.g. "
         "--vllm-arg=--tool-call-parser=hermes; repeat for several. Environment: comma-separated",
         (),
         repeatable=True,
+    ),
+    OptionSpec(
+        "demo_sweep",
+        "sweep the demo model's checkpoints (25, 50, 100 %% of training) and a LoRA adapter on the 25 %% one: a "
+        "learning curve (built on first use)",
+        False,
+        kind=bool,
     ),
     OptionSpec(
         "answer_mode",
@@ -313,9 +332,10 @@ class Settings:
     teacher_forcing: bool
     samples: int
     model_url: tuple[str, ...]
-    model: str | None
-    vllm_serve: str | None
+    model: tuple[str, ...]
+    vllm_serve: tuple[str, ...]
     vllm_arg: tuple[str, ...]
+    demo_sweep: bool
     answer_mode: str
     tool_choice: str
     reasoning: str

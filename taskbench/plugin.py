@@ -32,6 +32,8 @@ from taskbench.errors import DataError, ModelError, TaskbenchError
 from taskbench.model.generation import GenerationInterrupted
 from taskbench.model.live import LiveModel
 from taskbench.model.reading import reader_for, record_fields, score_reading
+from taskbench.model.session import ModelSession
+from taskbench.model.sweep import ModelPlan, plan_models
 from taskbench.options import add_options
 from taskbench.preflight import checked_inputs
 from taskbench.reports.process import ReportWriter
@@ -39,6 +41,7 @@ from taskbench.run import ANSWERS, RUN_INPUTS, AnswerStore, RunInputs
 from taskbench.scoring.episodes import judge_episode
 from taskbench.scoring.records import case_brief, episode_brief, item_record
 from taskbench.stops import stop_after_interrupt, stop_for_infrastructure
+from taskbench.sweep import SWEEP, Member, Sweep, SweepCollector, swept
 from taskbench.xdist import WorkerHandoff, XdistController, is_worker
 
 LIVE_MODEL_FIXTURE = "task_model"
@@ -79,8 +82,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{level}: taskbench difficulty level")
     config.addinivalue_line("markers", "episodes: taskbench multi-turn episodes, judged by the task list they leave")
     collector = None
+    plan = _model_plan(config, inputs)
     if is_worker(config):
         config.pluginmanager.register(WorkerHandoff(config), "taskbench-xdist-worker")
+    elif plan.is_sweep:
+        config.stash[SWEEP] = sweep = Sweep(config, inputs, plan, functools.partial(_say, config))
+        config.pluginmanager.register(SweepCollector(sweep), "taskbench-sweep-collector")
+        config.pluginmanager.register(stops, "taskbench-stops")
+        config.add_cleanup(sweep.close)
     else:
         collector = Collector(config, inputs, answers, ReportWriter(functools.partial(_say, config)))
         config.stash[COLLECTOR] = collector
@@ -102,6 +111,29 @@ def pytest_configure(config: pytest.Config) -> None:
     # cleanup: a process that runs pytest in-process several times (pytester) must keep collecting.
     atexit.unregister(_freeze_at_exit)
     atexit.register(_freeze_at_exit, judged, collector)
+
+
+def _model_plan(config: pytest.Config, inputs: RunInputs) -> ModelPlan:
+    """The session's models (taskbench.model.sweep); a sweep refuses what works on one model only."""
+    try:
+        plan = plan_models(inputs.settings)
+    except TaskbenchError as exc:
+        raise pytest.UsageError(f"taskbench: {exc}") from None
+    if plan.is_sweep and (is_worker(config) or getattr(config.option, "numprocesses", None)):
+        raise pytest.UsageError("taskbench: a sweep over several models runs in one process: give it without -n")
+    if plan.is_sweep:
+        from taskbench.options import resolve_gate_settings
+
+        try:
+            gate = resolve_gate_settings(config, inputs.capabilities.names)
+        except TaskbenchError:
+            return plan  # the gate's own pytest_configure says what is wrong with its settings
+        if gate.active or gate.save_baseline is not None:
+            raise pytest.UsageError(
+                "taskbench: the gate judges one model, and this session sweeps "
+                f"{len(plan.models)} ({', '.join(m.label for m in plan.models)}): gate each model in a run of its own"
+            )
+    return plan
 
 
 def _freeze_at_exit(judged: JudgedRecords, collector: Collector | None) -> None:
@@ -138,7 +170,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         raise pytest.UsageError(f"taskbench: {exc}") from None
     # The test carries its capability's mark already; each case adds its level's.
     level_marks = {level: getattr(pytest.mark, level) for level in LEVELS}
-    metafunc.parametrize("case", [pytest.param(c, id=c.id, marks=level_marks[c.level]) for c in cases])
+    sweep = metafunc.config.stash.get(SWEEP, None)
+    if sweep is None:
+        metafunc.parametrize("case", [pytest.param(c, id=c.id, marks=level_marks[c.level]) for c in cases])
+        return
+    params = [
+        pytest.param(swept(c, label), id=f"{c.id}-{label}", marks=level_marks[c.level])
+        for label in sweep.labels
+        for c in cases
+    ]
+    metafunc.parametrize("case", params)
 
 
 def _parametrize_episodes(metafunc: pytest.Metafunc) -> None:
@@ -146,9 +187,15 @@ def _parametrize_episodes(metafunc: pytest.Metafunc) -> None:
         episodes = metafunc.config.stash[RUN_INPUTS].episode_set.episodes
     except DataError as exc:
         raise pytest.UsageError(f"taskbench: {exc}") from None
+    sweep = metafunc.config.stash.get(SWEEP, None)
+    versions = (
+        [(e, e.id) for e in episodes]
+        if sweep is None
+        else [(swept(e, label), f"{e.id}-{label}") for label in sweep.labels for e in episodes]
+    )
     metafunc.parametrize(
         "episode",
-        [pytest.param(e, id=e.id, marks=[pytest.mark.episodes, getattr(pytest.mark, e.level)]) for e in episodes],
+        [pytest.param(e, id=i, marks=[pytest.mark.episodes, getattr(pytest.mark, e.level)]) for e, i in versions],
     )
 
 
@@ -181,41 +228,62 @@ def _say(config: pytest.Config, line: str) -> None:
 
 
 def _generate(config: pytest.Config, cases: Sequence[Case], episodes: Sequence[Episode]) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    answers = config.stash[ANSWERS]
+    sweep = config.stash.get(SWEEP, None)
     with _terminal(config) as say:
-        columns = (
-            TextColumn("generating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:.0f}/s"),
-            TimeRemainingColumn(),
-        )
         try:
-            with Progress(*columns, transient=False) as progress:
-                task = progress.add_task("generate", total=len(cases), rate=0.0)
+            if sweep is None:
+                _generate_answers(config.stash[ANSWERS], list(cases), list(episodes), say)
+            else:
 
-                def on_progress(done: int, total: int) -> None:
-                    elapsed = progress.tasks[0].elapsed or 0.0
-                    progress.update(task, completed=done, total=total, rate=done / elapsed if elapsed else 0.0)
+                def generate(member: Member, cases: list[Case], episodes: list[Episode], session: ModelSession) -> None:
+                    _generate_answers(member.answers, cases, episodes, say, member.model.label, session)
 
-                answers.generate_answers(list(cases), list(episodes), say, on_progress)
+                sweep.generate(cases, episodes, generate)
         except ModelError as exc:
-            answers.close()
+            config.stash[ANSWERS].close()
             stop_for_infrastructure(config, str(exc))
         except GenerationInterrupted:
             stop_after_interrupt(config, say)
-        report = answers.generation
-        if report is not None:
-            say(
-                f"taskbench: {report.requested} answers: {report.from_cache} from cache, {report.sent} sent, "
-                f"{report.failed} failed, {report.seconds:.1f} s"
-            )
     # After generation, not before: its imports would take a core from the model server (here, on CPU).
+    if sweep is not None:
+        sweep.start_writers()
     collector = config.stash.get(COLLECTOR, None)
-    if collector is not None:
+    if collector is not None and sweep is None:
         collector.writer.start()
+
+
+def _generate_answers(
+    answers: AnswerStore,
+    cases: list[Case],
+    episodes: list[Episode],
+    say: Callable[[str], None],
+    model: str = "",
+    session: ModelSession | None = None,
+) -> None:
+    """One model's answers with a progress bar, then the line that says how they came."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn(f"generating {model}".rstrip()),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.0f}/s"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("generate", total=len(cases), rate=0.0)
+
+        def on_progress(done: int, total: int) -> None:
+            elapsed = progress.tasks[0].elapsed or 0.0
+            progress.update(task, completed=done, total=total, rate=done / elapsed if elapsed else 0.0)
+
+        answers.generate_answers(cases, episodes, say, on_progress, session)
+    report = answers.generation
+    if report is not None:
+        say(
+            f"taskbench: {f'{model}: ' if model else ''}{report.requested} answers: {report.from_cache} from cache, "
+            f"{report.sent} sent, {report.failed} failed, {report.seconds:.1f} s"
+        )
 
 
 def _uses_live_model(items: list[pytest.Item]) -> bool:
@@ -242,6 +310,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture
 def task_model(request: pytest.FixtureRequest) -> LiveModel:
     """The run's model for requests an item makes up as it runs (fuzzing); cached like all answers."""
+    if SWEEP in request.config.stash:
+        pytest.skip(
+            "taskbench sweep: items that make up their requests as they run need a server during the items; "
+            "run them against one model"
+        )
     try:
         return request.config.stash[ANSWERS].live_model()
     except TaskbenchError as exc:
@@ -265,15 +338,17 @@ def judge(pytestconfig: pytest.Config) -> Callable[[Case | Episode], dict[str, A
     --samples an item passes only when every sample does. Session-scoped: pytest sets up a function-scoped
     fixture for each item (~0.1 ms, a sixth of a 10,000-case replay); this one costs an item nothing."""
     inputs, answers, handoff = pytestconfig.stash[RUN_INPUTS], pytestconfig.stash[ANSWERS], pytestconfig.stash[JUDGED]
+    sweep = pytestconfig.stash.get(SWEEP, None)
 
     def judged(item: Case | Episode) -> dict[str, Any]:
         if not isinstance(item, Case | Episode):
             pytest.fail(f"judge() takes the item's case or episode, not {type(item).__name__}", pytrace=False)
+        store = answers if sweep is None else sweep.member_of(item).answers
         try:
             if isinstance(item, Case):
-                record = _case_record(inputs, answers, item)
+                record = _case_record(inputs, store, item)
             else:
-                record = _episode_record(inputs, answers, item)
+                record = _episode_record(inputs, store, item)
         except TaskbenchError as exc:
             raise pytest.fail.Exception(str(exc), pytrace=False) from None
         handoff.pending[item.id] = record
@@ -305,7 +380,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     case, episode = _item_case(item), _item_episode(item)
     if case is None and episode is None:
         return
-    answers = item.config.stash[ANSWERS]
+    sweep = item.config.stash.get(SWEEP, None)
+    answers = item.config.stash[ANSWERS] if sweep is None else sweep.member_of(case or episode).answers
     try:
         answers.answers_for_case(case) if case is not None else answers.outputs_for_episode(episode)
     except TaskbenchError as exc:
@@ -326,6 +402,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     elif episode is not None:
         report.taskbench_episode = episode_brief(episode)
     item_id = case.id if case is not None else episode.id if episode is not None else None
+    model = getattr(case or episode, "model", None)
+    if model is not None:
+        report.taskbench_model = model
     record = item.config.stash[JUDGED].pending.pop(item_id, None) if item_id and call.when == "call" else None
     if record is not None:
         report.taskbench_record = record

@@ -114,11 +114,16 @@ class AnswerStore:
         self._live: LiveModel | None = None
 
     def generate_answers(
-        self, cases: list[Case], episodes: list[Episode], say: Callable[[str], None], progress: Any
+        self,
+        cases: list[Case],
+        episodes: list[Episode],
+        say: Callable[[str], None],
+        progress: Any,
+        session: ModelSession | None = None,
     ) -> None:
-        """Open the model for the run and answer every case (and every sample) at once, bounded by
-        --concurrency, before any item runs. Episodes are played in rounds: each round sends every
-        episode's next turn together with everything else still pending."""
+        """Open the model for the run (through `session`, a sweep's, when given) and answer every case (and every
+        sample) at once, bounded by --concurrency, before any item runs. Episodes are played in rounds: each
+        round sends every episode's next turn together with everything else still pending."""
         self.inputs.run_dir.mkdir(parents=True, exist_ok=True)
         self.selected_cases = [case.id for case in cases]
         self.selected_episodes = [episode.id for episode in episodes]
@@ -126,7 +131,7 @@ class AnswerStore:
             self._replay(cases, episodes)
             write_served(self.inputs.run_dir, None, self.model)
             return
-        self.session = ModelSession(self.inputs.settings, self.inputs.run_dir, say)
+        self.session = session or ModelSession(self.inputs.settings, self.inputs.run_dir, say)
         served = self.session.open()
         self.model = model_record(served)
         write_served(self.inputs.run_dir, served, self.model)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -77,41 +78,36 @@ def client_settings(settings: Settings) -> ClientSettings:
 class ModelSession:
     """Opens the model for a run (an existing URL, or a vLLM server spawned for it) and generates."""
 
-    def __init__(self, settings: Settings, run_dir: Path, say: Callable[[str], None]) -> None:
+    def __init__(
+        self, settings: Settings, run_dir: Path, say: Callable[[str], None], server: VllmServer | None = None
+    ) -> None:
+        """`server`: a server started for several sessions (a sweep's); its owner, not this session, stops it."""
         self.settings = settings
         self.run_dir = run_dir
         self.say = say
-        self.server: VllmServer | None = None
+        self.server = server
+        self._owns_server = server is None
         self.served: ServedModel | None = None
 
     def open(self) -> ServedModel:
         if self.served is None:
             urls = self.settings.model_url or (self._spawn(),)
-            served = asyncio.run(resolve_model(urls, self.settings.model, client_settings(self.settings)))
+            name = self.settings.model[0] if self.settings.model else None
+            served = asyncio.run(resolve_model(urls, name, client_settings(self.settings)))
             if self.server is not None:
                 served = dataclasses.replace(served, server_args=self.server.extra_args)
             self.served = served
         return self.served
 
     def _spawn(self) -> str:
-        from taskbench.demo_model import demo_model_server
-
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        log = self.run_dir / VLLM_LOG
-        if self.settings.vllm_serve:
-            self.server = VllmServer(
-                self.settings.vllm_serve,
-                self.settings.model or self.settings.vllm_serve,
-                log,
-                max_model_len=self.settings.max_model_len,
-                startup_timeout_s=self.settings.server_timeout,
-                extra_args=self.settings.vllm_arg,
-                on_progress=self.say,
-            )
-        else:
-            self.say("taskbench: no --model-url or --vllm-serve given: serving the embedded demo model")
-            self.server = demo_model_server(
-                log, self.say, vllm_args=self.settings.vllm_arg, startup_timeout_s=self.settings.server_timeout
+        if self.server is None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            log = self.run_dir / VLLM_LOG
+            if not self.settings.vllm_serve:
+                self.say("taskbench: no --model-url or --vllm-serve given: serving the embedded demo model")
+            name = self.settings.model[0] if self.settings.model else None
+            self.server = new_server(
+                self.settings, self.settings.vllm_serve[0] if self.settings.vllm_serve else None, name, log, self.say
             )
         return self.server.start()
 
@@ -135,6 +131,33 @@ class ModelSession:
         return run_interruptibly(run())
 
     def close(self) -> None:
-        if self.server is not None:
+        if self.server is not None and self._owns_server:
             self.server.stop()
-            self.server = None
+        self.server = None
+
+
+def serve_spec(value: str) -> tuple[str, tuple[str, ...]]:
+    """A --vllm-serve value: the model, and the flags for its server alone that may follow it ('PATH --flag x')."""
+    model, separator, flags = value.partition(" --")
+    return model.strip(), tuple(shlex.split("--" + flags)) if separator else ()
+
+
+def new_server(
+    settings: Settings, serve: str | None, served_name: str | None, log: Path, say: Callable[[str], None]
+) -> VllmServer:
+    """A (not yet started) server for one --vllm-serve value, or for the demo model when `serve` is None; its
+    flags: --vllm-arg's, then the value's own."""
+    if serve is None:
+        from taskbench.demo_model import demo_model_server
+
+        return demo_model_server(log, say, vllm_args=settings.vllm_arg, startup_timeout_s=settings.server_timeout)
+    model, flags = serve_spec(serve)
+    return VllmServer(
+        model,
+        served_name or model,
+        log,
+        max_model_len=settings.max_model_len,
+        startup_timeout_s=settings.server_timeout,
+        extra_args=(*settings.vllm_arg, *flags),
+        on_progress=say,
+    )
