@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from evalrun import copy_evals, run_evals
+from replays import forced_medium
 from synthetic_results import synthetic_results
 
 from taskbench.exitcodes import EXIT_INFRASTRUCTURE, EXIT_QUALITY
@@ -533,29 +534,6 @@ def test_another_seed_is_accepted_only_when_both_runs_sample(tmp_path: Path) -> 
 
 
 # --- the known-answer replay of issue 22 ------------------------------------------------------------------
-
-
-def forced_medium(run: Path, destination: Path) -> tuple[Path, int]:
-    """A copy of a run folder whose every create with an explicit priority says "medium"; and how many changed."""
-    shutil.copytree(run, destination)
-    answers = destination / "answers.jsonl"
-    rows = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
-    changed = 0
-    for row in rows:
-        try:
-            answer = json.loads(row["answer"]["text"])
-        except (ValueError, TypeError):
-            continue
-        if (
-            isinstance(answer, dict)
-            and answer.get("action") == "create"
-            and answer.get("priority") not in (None, "medium")
-        ):
-            answer["priority"] = "medium"
-            row["answer"]["text"] = json.dumps(answer)
-            changed += 1
-    answers.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    return destination, changed
 
 
 @pytest.mark.vllm
