@@ -62,9 +62,8 @@ def test_a_real_run_is_logged_to_a_local_store_and_reads_back(
     assert params["model.vllm_version"] == results["model"]["vllm_version"]
     logged = {artifact.path for artifact in client.list_artifacts(run.info.run_id)}
     assert logged == set(LOGGED_FILES)
-    assert run.data.tags["taskbench.run_dir"] == str((pytester.path / "reports" / results["run_id"]).resolve()) or (
-        Path(run.data.tags["taskbench.run_dir"]).name == results["run_id"]
-    )
+    assert Path(run.data.tags["taskbench.run_dir"]).name == results["run_id"]
+    assert run.data.tags["taskbench.complete"] == str(results["complete"])
 
 
 def test_metrics_cover_levels_intervals_pass_k_and_leave_out_what_the_run_lacks() -> None:
@@ -115,3 +114,28 @@ def test_an_unknown_tracker_is_refused(pytester: pytest.Pytester, monkeypatch: p
     result = pytester.runpytest_subprocess(*copy_evals(pytester), "--model-url", "http://127.0.0.1:9")
     assert result.ret == USAGE
     assert "taskbench: --log-to 'wandb' is not a tracker (known: mlflow)" in result.stderr.str()
+
+
+class Terminal:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write_line(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def test_a_tracker_that_fails_says_why_in_one_line_and_leaves_the_run_alone(
+    mlflow_installed: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from taskbench.trackers import MlflowTracker
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://nowhere")
+    terminal = Terminal()
+    config = SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: terminal))
+    session = SimpleNamespace(exitstatus=1)
+    MlflowTracker(config).pytest_taskbench_results(session, synthetic_results(per_capability=5), tmp_path)
+    [line] = terminal.lines
+    assert line.startswith("taskbench: could not log to MLflow (") and "\n" not in line
+    assert session.exitstatus == 1
