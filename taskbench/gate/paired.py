@@ -3,17 +3,19 @@ and `taskbench compare` share.
 
 Per capability and for the weighted aggregate over the capabilities both cover (their real weights, never
 renormalised): both means, the paired difference B - A with its template-clustered test
-(taskbench.results.stats.paired_test), and the cases that flipped pass -> fail and fail -> pass.
+(taskbench.results.stats.paired_test), and the cases that flipped pass -> fail and fail -> pass. Per field of a
+capability, the same over the cases both runs judged that field (a case is 1 when the field is right).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from taskbench.results import stats
 from taskbench.results.aggregate import cluster_key
+from taskbench.results.analysis import checked_fields
 
 Item = Mapping[str, Any]  # a scored item: id, capability, template, score, passed (results.json or a baseline)
 Pair = tuple[Item, Item]
@@ -28,7 +30,7 @@ class PairedDelta:
     mean_a: float
     mean_b: float
     test: stats.PairedTest
-    flipped: tuple[Pair, ...]  # passed in A, failed in B
+    flipped: tuple[Pair, ...]  # passed in A, failed in B (for a field: right in A, not in B)
     fixed: tuple[Pair, ...]  # failed in A, passed in B
 
     @property
@@ -49,6 +51,7 @@ class PairedRuns:
     common: int
     only_a: int
     only_b: int
+    pairs: tuple[Pair, ...]  # the common cases, by id
 
     @property
     def deltas(self) -> tuple[PairedDelta, ...]:
@@ -66,22 +69,56 @@ def pair_runs(items_a: Iterable[Item], items_b: Iterable[Item], weights: Mapping
     pairs = [(by_id_a[case_id], by_id_b[case_id]) for case_id in common]
     groups = {name: [pair for pair in pairs if pair[0]["capability"] == name] for name in weights}
     groups = {name: group for name, group in groups.items() if group}
-    capabilities = tuple(_delta(name, group, None) for name, group in groups.items())
+    capabilities = tuple(_delta(name, group, _scored) for name, group in groups.items())
     covered = {name: weights[name] for name in groups}
     total = sum(covered.values())
     return PairedRuns(
         capabilities=capabilities,
-        aggregate=_delta("weighted aggregate", pairs, covered),
+        aggregate=_delta("weighted aggregate", pairs, _scored, covered),
         aggregate_weight=total,
         common=len(common),
         only_a=len(by_id_a) - len(common),
         only_b=len(by_id_b) - len(common),
+        pairs=tuple(pairs),
     )
 
 
-def _delta(name: str, pairs: Sequence[Pair], weights: Mapping[str, float] | None) -> PairedDelta:
-    scores_a = [a["score"] for a, _ in pairs]
-    scores_b = [b["score"] for _, b in pairs]
+def field_deltas(pairs: Iterable[Pair]) -> dict[str, PairedDelta]:
+    """Per field (of one capability's pairs), B - A in accuracy over the cases both runs checked it on; a field
+    no common case was checked on in both runs is left out."""
+    checked = [(a, b, checked_fields(a), checked_fields(b)) for a, b in pairs]
+    names = sorted({name for _, _, fields_a, fields_b in checked for name in fields_a.keys() & fields_b.keys()})
+    return {
+        name: _delta(
+            name,
+            [(a, b) for a, b, fields_a, fields_b in checked if name in fields_a and name in fields_b],
+            _field_right(name),
+        )
+        for name in names
+    }
+
+
+def _scored(item: Item) -> tuple[float, bool]:
+    return item["score"], item["passed"]
+
+
+def _field_right(name: str) -> Callable[[Item], tuple[float, bool]]:
+    def right(item: Item) -> tuple[float, bool]:
+        is_right = checked_fields(item)[name]
+        return float(is_right), is_right
+
+    return right
+
+
+def _delta(
+    name: str,
+    pairs: Sequence[Pair],
+    measure: Callable[[Item], tuple[float, bool]],
+    weights: Mapping[str, float] | None = None,
+) -> PairedDelta:
+    measured = [(measure(a), measure(b)) for a, b in pairs]
+    scores_a = [score for (score, _), _ in measured]
+    scores_b = [score for _, (score, _) in measured]
     clusters = [cluster_key(a) for a, _ in pairs]
     if weights is None:
         test = stats.paired_test(scores_a, scores_b, clusters)
@@ -97,8 +134,8 @@ def _delta(name: str, pairs: Sequence[Pair], weights: Mapping[str, float] | None
         mean_a=mean_a,
         mean_b=mean_b,
         test=test,
-        flipped=tuple((a, b) for a, b in pairs if a["passed"] and not b["passed"]),
-        fixed=tuple((a, b) for a, b in pairs if not a["passed"] and b["passed"]),
+        flipped=tuple(pair for pair, ((_, a), (_, b)) in zip(pairs, measured, strict=True) if a and not b),
+        fixed=tuple(pair for pair, ((_, a), (_, b)) in zip(pairs, measured, strict=True) if not a and b),
     )
 
 

@@ -15,12 +15,25 @@ NO_VALUE = "–"
 # starts a block at the beginning of one (headings, lists).
 _INLINE_MARKUP = re.compile(r"([\\`*_{}\[\]|~:@$!])")
 _BLOCK_START = re.compile(r"^(\d*)([#+\-.)])")
+# C0, DEL and C1: what a terminal may read as the start of a command.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def one_line(text: Any, limit: int = TEXT_LIMIT) -> str:
     """`text` on one line (whitespace collapsed), cut to `limit` characters."""
     flat = " ".join(str(text).split())
     return flat[: limit - 1] + "…" if len(flat) > limit else flat
+
+
+def terminal_text(text: Any, limit: int = TEXT_LIMIT) -> str:
+    """`text` on one line with every control character shown as its picture (ESC as ␛), so an answer cannot
+    send escape sequences to the terminal it is printed on."""
+    return _CONTROL.sub(_control_picture, one_line(text, limit))
+
+
+def _control_picture(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return chr(0x2400 + code) if code < 0x20 else "␡" if code == 0x7F else "�"
 
 
 def markdown_text(text: Any, limit: int = TEXT_LIMIT) -> str:

@@ -282,6 +282,13 @@ def judged_fields(item: Mapping[str, Any]) -> dict[str, Verdict]:
     return {name: Verdict(verdict) for name, verdict in fields.items() if name != "action"}
 
 
+def checked_fields(item: Mapping[str, Any]) -> dict[str, bool]:
+    """The fields an item's answer was checked on (every judged one but those invented), each right or not."""
+    return {
+        name: verdict in RIGHT_VERDICTS for name, verdict in judged_fields(item).items() if verdict != Verdict.INVENTED
+    }
+
+
 def _accuracy(verdicts: Counter[Verdict]) -> FieldAccuracy:
     partial = verdicts[Verdict.PARTIAL]
     right = sum(verdicts[verdict] for verdict in RIGHT_VERDICTS)
