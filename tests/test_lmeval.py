@@ -17,13 +17,14 @@ import pytest
 from evalrun import RESULTS_SCHEMA, run_evals
 from jsonschema import Draft202012Validator
 
+from taskbench.artifacts import ANSWERS_FILE, SERVED_FILE
 from taskbench.data.cases import Case, load_tier
 from taskbench.errors import DataError
 from taskbench.lmeval.export import export_doc, export_task, lm_eval_command
 from taskbench.lmeval.importer import import_samples
 from taskbench.lmeval.metrics import doc_metrics, process_results, weighted_score
 from taskbench.model.prompts import answer_json
-from taskbench.model.session import ANSWERS_FILE, build_request
+from taskbench.model.session import build_request
 from taskbench.options import OPTIONS, Settings
 
 DEFAULTS = Settings(**{spec.name: spec.default for spec in OPTIONS})
@@ -183,7 +184,7 @@ def test_an_imported_lm_eval_run_gives_the_summary_its_replay_gives(
     Draft202012Validator(RESULTS_SCHEMA).validate(imported)
     assert imported["model"]["name"] == "taskbench-demo"
     assert imported["replayed_from"] == str(lm_eval_run.samples_path)
-    assert {"results.json", ANSWERS_FILE, "summary.md", "report.html", "items.csv"} <= {
+    assert {"results.json", ANSWERS_FILE, SERVED_FILE, "summary.md", "report.html", "items.csv"} <= {
         p.name for p in run_dir.iterdir()
     }
     assert math.isclose(imported["summary"]["aggregate"]["value"], lm_eval_run.metrics["weighted_score,none"])
