@@ -66,6 +66,14 @@ TRAIN_AR: dict[str, tuple[Source, ...]] = {
             _T,
         ),
         P(
+            "tr_ar_completed_it",
+            S,
+            "complete",
+            "please mark {i} completed | {iw} has been completed | i completed {i}",
+            _T,
+        ),
+        P("tr_ar_erase", S, "delete", "erase {i} | erase the {iw} task | {iw} should be deleted", _T),
+        P(
             "tr_ar_show_all",
             S,
             "list:all",
