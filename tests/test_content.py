@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -25,6 +26,8 @@ from taskbench.datagen.patterns import Pattern
 from taskbench.datagen.readings import date_readings, other_readings
 from taskbench.datagen.tiers import load_training_split
 from taskbench.datagen.training import TRAIN_POOLS
+from taskbench.datagen.vocab import EVAL
+from taskbench.dates import DateForm, DatePhrase, TimeForm, TimePhrase
 from taskbench.gate.baseline import Identity, incompatibilities, load_baseline, run_identity, save_baseline
 from taskbench.model.prompts import (
     ANSWER_KEY_ORDER,
@@ -360,3 +363,19 @@ def test_the_system_prompt_option_takes_a_shipped_name() -> None:
     assert spec.kind("contract") == PROMPTS_DIR / "contract.j2"
     assert spec.kind("prompts/mine.j2") == Path("prompts/mine.j2")
     assert "contract" in spec.help
+
+
+def test_a_date_and_a_time_never_say_two_times() -> None:
+    ref, g = dt.date(2026, 11, 24), t.Gen(random.Random(0), EVAL)
+    end_of_today = DatePhrase(DateForm.TODAY, "today", "by the end of today", ref)
+    tonight = DatePhrase(DateForm.TONIGHT, "tonight", "tonight", ref)
+    four_am, nine_pm = (
+        TimePhrase(TimeForm.HOUR_AMPM, "at 4am", "04:00"),
+        TimePhrase(TimeForm.HOUR_AMPM, "at 9pm", "21:00"),
+    )
+    assert t.create_request(g, "water the plants", implicit=False, date=end_of_today, time=four_am).input.endswith(
+        "water the plants today at 4am"
+    )
+    assert "today at 4am" in t.create_request(g, "water the plants", implicit=False, date=tonight, time=four_am).input
+    assert "tonight at 9pm" in t.create_request(g, "water the plants", implicit=False, date=tonight, time=nine_pm).input
+    assert "by the end of today" in t.create_request(g, "water the plants", implicit=False, date=end_of_today).input

@@ -41,6 +41,7 @@ from typing import Any
 from taskbench.data.capabilities import LEVELS
 from taskbench.datagen import answers as a
 from taskbench.datagen.templates import (
+    EVENING_HOUR,
     INJECTIONS,
     NO_MATCH_QUESTION,
     QUESTION_BULK,
@@ -82,7 +83,6 @@ QUESTIONS: Mapping[str, str] = MappingProxyType(
         "several": SEVERAL_QUESTION,
     }
 )
-EVENING_HOUR = 18  # "tonight at 9am" is no time anyone means
 
 
 @dataclass(frozen=True)

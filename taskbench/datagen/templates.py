@@ -246,6 +246,8 @@ UPDATE_DATE_FORMS = (
 )
 CORRECTION_JOINS = ("... no wait, ", ", actually ", ". Sorry, I meant ", " - no, scratch that, ", ", no actually ")
 
+EVENING_HOUR = 18  # "tonight" is said of times from 18:00
+
 QUESTION_BULK = "Which task do you want to delete? I only delete one named task at a time."
 QUESTION_UNCLEAR = "What would you like to do: create, complete, update, delete or list a task?"
 QUESTION_OUT_OF_DOMAIN = "I can only help with your tasks. Which task should I create, change or show?"
@@ -314,7 +316,11 @@ def create_request(
     if people:
         text += " with " + join_names(people)
         notes.append("attendees in the order given")
-    when = " ".join(p.text for p in (date, time) if p is not None)
+    said = date.bare if date and time and date.text.startswith("by the end of") else date.text if date else None
+    # "by the end of today at 4am" says two times; the bare day reads right. "tonight" is said only of evenings.
+    if date and time and date.form is DateForm.TONIGHT and not int(time.time[:2]) >= EVENING_HOUR:
+        said = "today"
+    when = " ".join(part for part in (said, time.text if time else None) if part)
     if when and date_first:
         text = f"{when}: {text}"
     elif when:
