@@ -58,7 +58,7 @@ class Run:
 @dataclass(frozen=True)
 class Delta:
     """B - A over `n` common cases: the two means, the paired interval of their difference and the drop the gate
-    would detect with 80 % power."""
+    would detect with 80 % power (NaN for a field's accuracy, which no gate check tests)."""
 
     name: str
     n: int
@@ -77,7 +77,7 @@ class Delta:
 @dataclass(frozen=True)
 class FieldChange:
     """One field of one capability: its counts in each run over the common cases, and the paired delta of its
-    accuracy over the cases both runs judged it (None when there is no such case)."""
+    accuracy over the cases both runs checked it on (None when there is no such case)."""
 
     capability: str
     name: str

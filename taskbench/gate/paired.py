@@ -4,7 +4,7 @@ and `taskbench compare` share.
 Per capability and for the weighted aggregate over the capabilities both cover (their real weights, never
 renormalised): both means, the paired difference B - A with its template-clustered test
 (taskbench.results.stats.paired_test), and the cases that flipped pass -> fail and fail -> pass. Per field of a
-capability, the same over the cases both runs judged that field (a case is 1 when the field is right).
+capability, the same over the cases both runs checked that field on (a case is 1 when the field is right).
 """
 
 from __future__ import annotations
