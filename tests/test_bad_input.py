@@ -177,6 +177,7 @@ class Folder:
     """A user's folder: evals/, twelve cases, a cache of its own."""
 
     path: Path
+    started: list[subprocess.Popen[str]] = field(default_factory=list)
 
     @property
     def cache(self) -> Path:
@@ -204,8 +205,9 @@ class Folder:
         ]  # fmt: skip
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        # Its own session, so a signal to its group is what a terminal's Ctrl-C does.
-        return subprocess.Popen(
+        # Its own session, so a signal to its group is what a terminal's Ctrl-C does; SIGINT at its default, as
+        # in a terminal's foreground (a background job of a shell without job control inherits it ignored).
+        process = subprocess.Popen(
             self.command(*args),
             cwd=self.path,
             env={**os.environ, **(env or {})},
@@ -213,7 +215,21 @@ class Folder:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
         )
+        self.started.append(process)
+        return process
+
+    def stop_leftovers(self) -> None:
+        """A run a failed test left running: SIGTERM (which also stops a server it started), then SIGKILL."""
+        for process in self.started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.communicate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.communicate()
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
         process = self.start(*args, env=env)
@@ -222,10 +238,12 @@ class Folder:
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Folder:
+def folder(tmp_path: Path) -> Iterator[Folder]:
     shutil.copytree(PROJECT_ROOT / "evals", tmp_path / "evals", ignore=shutil.ignore_patterns("test_fuzz.py"))
     (tmp_path / "twelve.jsonl").write_text("".join(json.dumps(c.to_record()) + "\n" for c in CASES), encoding="utf-8")
-    return Folder(tmp_path)
+    folder = Folder(tmp_path)
+    yield folder
+    folder.stop_leftovers()
 
 
 def assert_reads(code: int, output: str, row_code: int, line: str | None) -> None:
@@ -451,7 +469,7 @@ def test_a_killed_xdist_worker_is_one_line_and_its_case_an_error(folder: Folder,
 def spawned_group(folder: Folder, process: subprocess.Popen[str]) -> int:
     """The process group of the vLLM server the run started (found by the port its log names)."""
     log = folder.run_dir / "vllm.log"
-    wait_for(lambda: log.is_file() and "--port" in log.read_text(), process, "the server's command", 60)
+    wait_for(lambda: log.is_file() and "--port" in log.read_text(), process, "the server's command", 900)
     port = re.search(r"--port (\d+)", log.read_text()).group(1)
     found: list[int] = []
 
@@ -463,7 +481,7 @@ def spawned_group(folder: Folder, process: subprocess.Popen[str]) -> int:
                 return True
         return False
 
-    wait_for(server_found, process, "the server's process", 60)
+    wait_for(server_found, process, "the server's process", 120)
     return found[0]
 
 
