@@ -62,7 +62,15 @@ def measure(work: Path, url: str | None, after_s: float) -> None:
     cache_dir = work / "cache"
     command = [sys.executable, "-m", "pytest", *RUN, "--cache-dir", str(cache_dir), "--reports-dir", str(work)]
     command += ["--model-url", url] if url else []
-    run = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    # Its own process group, SIGINT at its default: pytest as a terminal's foreground job.
+    run = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
+    )
     cache = cache_file(cache_dir)
     while stored(cache) == 0:
         if run.poll() is not None:
