@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from synthetic_results import synthetic_results
 from taskbench.scorers.contract import FILTERS
 
 from taskbench.data.capabilities import LEVELS, load_capability_config
@@ -38,6 +39,7 @@ from taskbench.model.prompts import (
 )
 from taskbench.options import OPTIONS_BY_NAME
 from taskbench.paths import TIERS
+from taskbench.reports.markdown import render_markdown
 
 ACTIONS = ("create", "complete", "delete", "update", "list", "clarify")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "cases.md"
@@ -379,3 +381,17 @@ def test_a_date_and_a_time_never_say_two_times() -> None:
     assert "today at 4am" in t.create_request(g, "water the plants", implicit=False, date=tonight, time=four_am).input
     assert "tonight at 9pm" in t.create_request(g, "water the plants", implicit=False, date=tonight, time=nine_pm).input
     assert "by the end of today" in t.create_request(g, "water the plants", implicit=False, date=end_of_today).input
+
+
+# --- the templates behind each interval, in summary.md ----------------------------------------------------------
+
+
+def test_summary_md_gives_the_templates_behind_each_interval() -> None:
+    results = synthetic_results()
+    text = render_markdown(results)
+    summary = results["summary"]
+    assert f"interval over {summary['aggregate']['templates']} templates" in text
+    for name, cell in summary["capabilities"].items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        counts = " · ".join(str(cell["levels"][level]["templates"]) for level in LEVELS)
+        assert row.endswith(f"| {counts} ({cell['templates']}) |"), row
