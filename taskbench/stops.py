@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import shlex
 import signal
-import threading
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -25,8 +24,6 @@ from taskbench.artifacts import ANSWERS_FILE
 from taskbench.collector import COLLECTOR
 from taskbench.exitcodes import EXIT_INFRASTRUCTURE
 from taskbench.model.client import Answer
-from taskbench.model.generation import EXIT_INTERRUPTED, SECOND_INTERRUPT
-from taskbench.model.server import exit_at_once
 from taskbench.run import ANSWERS, RUN_INPUTS
 
 INFRASTRUCTURE_FAILURE = pytest.StashKey[str]()
@@ -41,8 +38,8 @@ def stop_for_infrastructure(config: pytest.Config, problem: str) -> NoReturn:
 
 
 def stop_after_interrupt(config: pytest.Config, say: Callable[[str], None]) -> NoReturn:
-    """Ctrl-C came during generation (whose answers are saved by now): say what is kept and how to go on,
-    make a second Ctrl-C end the process at once, and end the session as pytest does on Ctrl-C."""
+    """Ctrl-C came during generation (whose answers are saved by now): say what is kept and how to go on, and
+    end the session as pytest does on Ctrl-C."""
     store = config.stash[ANSWERS]
     inputs = config.stash[RUN_INPUTS]
     arrived = sum(isinstance(answer, Answer) for answer in (store.answers or {}).values())
@@ -62,15 +59,10 @@ def stop_after_interrupt(config: pytest.Config, say: Callable[[str], None]) -> N
             f"taskbench: interrupted: {arrived} of {wanted} answers had arrived and are kept (the response cache "
             f"and {answers_file}); `{command}` goes on from there, sending only the other {wanted - arrived}"
         )
-    _exit_at_next_interrupt(config)
+    # run_interruptibly made a second Ctrl-C end the process at once; a later session in this process (pytester's
+    # in-process runs) gets Python's default back.
+    config.add_cleanup(lambda: signal.signal(signal.SIGINT, signal.default_int_handler))
     raise KeyboardInterrupt
-
-
-def _exit_at_next_interrupt(config: pytest.Config) -> None:
-    if threading.current_thread() is not threading.main_thread():
-        return
-    previous = signal.signal(signal.SIGINT, lambda *_: exit_at_once(EXIT_INTERRUPTED, SECOND_INTERRUPT))
-    config.add_cleanup(lambda: signal.signal(signal.SIGINT, previous))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -405,15 +405,25 @@ def test_ctrl_c_in_generation_stops_at_once_keeps_every_answer_and_says_how_to_g
 
 
 def test_a_second_ctrl_c_exits_at_once(folder: Folder, demo_server: Any) -> None:
+    # A session whose end takes long after the first Ctrl-C (as stopping a big run's servers and writing its
+    # reports may): the second Ctrl-C comes while it ends, after taskbench wrote the run's results.
+    ending = folder.path / "ending"
+    (folder.path / "conftest.py").write_text(
+        "import pathlib\nimport time\n\nimport pytest\n\n\n@pytest.hookimpl(wrapper=True)\n"
+        f"def pytest_sessionfinish():\n    yield\n    pathlib.Path({str(ending)!r}).touch()\n    time.sleep(120)\n",
+        encoding="utf-8",
+    )
     with FaultProxy(demo_server.url, always(slow(30))) as proxy:
         process = folder.start("--model-url", proxy.url)
         wait_for(lambda: proxy.stats.arrivals > 2, process, "requests in flight")
         os.killpg(process.pid, signal.SIGINT)
+        wait_for(ending.exists, process, "the session's end", timeout_s=60)
         os.killpg(process.pid, signal.SIGINT)
         interrupted = time.monotonic()
         output, _ = process.communicate(timeout=60)
     assert time.monotonic() - interrupted < 5
     assert_reads(process.returncode, output, INTERRUPTED, r"^taskbench: a second Ctrl-C: stopped at once")
+    assert folder.results()["generation"]["interrupted"] is True
 
 
 def test_ctrl_c_while_items_run_is_pytest_own_and_keeps_every_answer(folder: Folder, demo_server: Any) -> None:

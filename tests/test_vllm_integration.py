@@ -44,13 +44,23 @@ def test_the_embedded_default_is_served_and_stopped_even_when_cases_fail(
 
 def test_ctrl_c_during_server_start_leaves_no_server(pytester: pytest.Pytester, demo_model_dir: Any) -> None:
     before = vllm_pids()
-    process = pytester.popen([*pytester._getpytestargs(), *copy_evals(pytester)])
-    deadline = time.monotonic() + 120
-    while not (vllm_pids() - before) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert vllm_pids() - before, "no vLLM server was started"
-    process.send_signal(signal.SIGINT)
-    process.wait(timeout=60)
+    # SIGINT at its default, as in a terminal's foreground (a background job of a shell without job control, as CI
+    # may be, inherits it ignored).
+    process = pytester.popen(
+        [*pytester._getpytestargs(), *copy_evals(pytester)],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (vllm_pids() - before) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert vllm_pids() - before, "no vLLM server was started"
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.terminate()  # pytest's SIGTERM ends the server it started too
+            process.wait(timeout=60)
     deadline = time.monotonic() + 30
     while vllm_pids() - before and time.monotonic() < deadline:
         time.sleep(0.5)

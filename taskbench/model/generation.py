@@ -103,6 +103,10 @@ def run_interruptibly(main: Coroutine[Any, Any, T]) -> T:
             return await main
         finally:
             loop.remove_signal_handler(signal.SIGINT)  # back to Python's default: KeyboardInterrupt
+            if interrupts:
+                # From here to the process's end, Ctrl-C again means "stop now": the loop's shutdown, saving the
+                # answers that arrived and the session's end must not be cut into by a KeyboardInterrupt.
+                signal.signal(signal.SIGINT, lambda *_: exit_at_once(EXIT_INTERRUPTED, SECOND_INTERRUPT))
 
     try:
         return asyncio.run(interruptible())
