@@ -223,7 +223,7 @@ def trend_svg(history: History, name: str) -> str:
     """The comparable runs' mean for capability `name` (or the aggregate) with 95 % intervals, oldest first."""
     from matplotlib.figure import Figure
 
-    from taskbench.reports.html import FIGURE_DPI, _data_uri
+    from taskbench.reports.html import FIGURE_DPI, data_uri, score_axis
 
     runs = [run for run in history.runs if run.comparable]
     points = [run.aggregate if name == AGGREGATE else run.capabilities.get(name, Estimate(None)) for run in runs]
@@ -237,12 +237,9 @@ def trend_svg(history: History, name: str) -> str:
         high = [point.ci[1] - point.value if point.ci else 0.0 for _, point in drawn]
         axes.errorbar(x, y, yerr=[low, high], marker="o", capsize=5, linewidth=1.5)
     axes.set_xticks(range(len(runs)), [f"{run.model}\n{run.created:%Y-%m-%d %H:%M}" for run in runs], fontsize=7)
-    axes.set_ylim(0.0, 1.05)
-    axes.yaxis.set_major_formatter(lambda value, _: f"{100 * value:.0f}%")
-    axes.set_ylabel("mean score" if name != AGGREGATE else "weighted aggregate")
+    score_axis(axes, "mean score" if name != AGGREGATE else "weighted aggregate")
     axes.set_title(name, fontsize=10)
-    axes.grid(axis="y", alpha=0.3)
-    return _data_uri(figure)
+    return data_uri(figure)
 
 
 def render_history_html(history: History) -> str:

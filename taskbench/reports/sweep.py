@@ -88,7 +88,7 @@ def sweep_plot_svg(report: Mapping[str, Any]) -> str:
     """Every capability and the aggregate across the models (in the sweep's order), with 95 % intervals."""
     from matplotlib.figure import Figure
 
-    from taskbench.reports.html import FIGURE_DPI, _data_uri
+    from taskbench.reports.html import FIGURE_DPI, data_uri, score_axis
 
     labels = [model["label"] for model in report["models"]]
     figure = Figure(figsize=(8, 4.2), dpi=FIGURE_DPI, layout="constrained")
@@ -114,12 +114,9 @@ def sweep_plot_svg(report: Mapping[str, Any]) -> str:
             label="weighted aggregate" if aggregate else name,
         )
     axes.set_xticks(range(len(labels)), labels, rotation=15, ha="right", fontsize=8)
-    axes.set_ylim(0.0, 1.05)
-    axes.yaxis.set_major_formatter(lambda value, _: f"{100 * value:.0f}%")
-    axes.set_ylabel("mean score (95% CI)")
-    axes.grid(axis="y", alpha=0.3)
+    score_axis(axes, "mean score (95% CI)")
     axes.legend(loc="lower right", fontsize=8)
-    return _data_uri(figure)
+    return data_uri(figure)
 
 
 def render_sweep_html(report: Mapping[str, Any]) -> str:
