@@ -15,6 +15,7 @@ from evalrun import copy_evals, run_evals
 from replays import forced_medium
 from synthetic_results import synthetic_results
 
+from taskbench.data.capabilities import load_capability_config
 from taskbench.exitcodes import EXIT_INFRASTRUCTURE, EXIT_QUALITY
 from taskbench.gate.baseline import (
     Baseline,
@@ -531,6 +532,30 @@ def test_another_seed_is_accepted_only_when_both_runs_sample(tmp_path: Path) -> 
         "temperature 0.8 in the baseline, 1.0 in this run",
         "seed 0 in the baseline, 7 in this run",
     ]
+
+
+def test_other_field_weights_are_refused_and_another_answer_mode_is_named(tmp_path: Path) -> None:
+    settings = {"temperature": 0.0, "max_tokens": 256, "seed": 0, "structured_outputs": "off"}
+    weights = load_capability_config().field_weights
+
+    def identity(weights: dict[str, float] | None = weights, **config: Any) -> Identity:
+        return run_identity("gate", "f" * 64, settings | config, None, tmp_path, weights)
+
+    heavier_title = {**weights, "title": weights["title"] + 1}
+    (problem,) = incompatibilities(identity(), identity(heavier_title))
+    assert problem.startswith("entity extraction's field weights title 3") and "title 4" in problem
+    # A baseline saved before weights were recorded is not refused for them.
+    assert incompatibilities(identity(None), identity()) == []
+
+    content, tools = identity(), identity(answer_mode="tools", tool_choice="required")
+    assert incompatibilities(content, tools) == []
+    assert differences(content, tools) == ["answer mode content -> tools (required)"]
+    assert differences(tools, identity(answer_mode="tools", tool_choice="required")) == []
+    # The answer mode and the weights survive the baseline file.
+    path = tmp_path / "baseline.json"
+    item = {"id": "x-1", "capability": "edge_cases", "level": "simple", "template": "t", "score": 1.0, "passed": True}
+    save_baseline(path, {"run_id": "r", "items": [item]}, tools)
+    assert load_baseline(path).identity == tools
 
 
 # --- the known-answer replay of issue 22 ------------------------------------------------------------------

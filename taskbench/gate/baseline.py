@@ -1,9 +1,11 @@
 """Baselines for the pre-merge gate: one run's per-item scores and what made them, saved as JSON.
 
 A later run is compared with a baseline case by case, so both must have asked the same questions the same
-way: the same tier, the same dataset content and the same decoding settings. The model, the system prompt
-and the scorers may differ between the two; that difference is what the gate judges. So may the sampling seed
-when both runs sample (temperature above 0): another seed is the noise the regression test must tolerate.
+way: the same tier, the same dataset content, the same decoding settings, and scored with the same field
+weights (other weights turn the same answer into another score). The model, the system prompt, the answer mode
+(content or tools) and the scorers may differ between the two; that difference is what the gate judges, and the
+report names it. So may the sampling seed when both runs sample (temperature above 0): another seed is the noise
+the regression test must tolerate.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ class Identity:
     # The shipped cases' version (taskbench.datagen.DATASET_VERSION); None for a custom case file.
     # Baselines saved before the field existed are of version 1.
     dataset_version: int | None = 1
+    # "content", or "tools (auto)" / "tools (required)". Baselines saved before tools mode existed: content.
+    answer_mode: str | None = "content"
+    # Entity extraction's field weights the scores were made with; None: not recorded (an older baseline).
+    field_weights: dict[str, float] | None = None
 
     def describe_model(self) -> str:
         return f"{self.model_name or 'unknown model'} ({self.model_identity or 'no identity'})"
@@ -86,8 +92,10 @@ def run_identity(
     generated_with: Mapping[str, Any] | None,
     model: Mapping[str, Any] | None,
     invocation_dir: Path,
+    field_weights: Mapping[str, float] | None = None,
 ) -> Identity:
-    """`generated_with` comes from `generating_config`; `model` is results.json's model record, if known."""
+    """`generated_with` comes from `generating_config`; `model` is results.json's model record, if known;
+    `field_weights` are those the run scores with."""
     return Identity(
         tier=tier,
         dataset_sha256=dataset_sha256,
@@ -96,7 +104,14 @@ def run_identity(
         model_name=(model or {}).get("name"),
         model_identity=(model or {}).get("identity"),
         dataset_version=None if tier == "custom" else DATASET_VERSION,
+        answer_mode=None if generated_with is None else _answer_mode(generated_with),
+        field_weights=None if field_weights is None else dict(field_weights),
     )
+
+
+def _answer_mode(config: Mapping[str, Any]) -> str:
+    mode = config.get("answer_mode") or "content"
+    return mode if mode == "content" else f"{mode} ({config.get('tool_choice') or 'auto'})"
 
 
 def _prompt_sha256(config: Mapping[str, Any], invocation_dir: Path) -> str | None:
@@ -133,7 +148,16 @@ def incompatibilities(baseline: Identity, run: Identity) -> list[str]:
             for key in DECODING_KEYS
             if baseline.decoding[key] != run.decoding[key] and not (key == "seed" and _samples(baseline, run))
         ]
+    if None not in (baseline.field_weights, run.field_weights) and baseline.field_weights != run.field_weights:
+        problems.append(
+            f"entity extraction's field weights {_weights(baseline.field_weights)} in the baseline, "
+            f"{_weights(run.field_weights)} in this run (the same answer would score differently)"
+        )
     return problems
+
+
+def _weights(weights: Mapping[str, float] | None) -> str:
+    return ", ".join(f"{name} {weight:g}" for name, weight in (weights or {}).items())
 
 
 def _samples(baseline: Identity, run: Identity) -> bool:
@@ -156,6 +180,8 @@ def differences(baseline: Identity, run: Identity) -> list[str]:
     if baseline.system_prompt_sha256 != run.system_prompt_sha256:
         before, after = (h[:12] if h else "unknown" for h in (baseline.system_prompt_sha256, run.system_prompt_sha256))
         changes.append(f"system prompt sha256 {before} -> {after}")
+    if None not in (baseline.answer_mode, run.answer_mode) and baseline.answer_mode != run.answer_mode:
+        changes.append(f"answer mode {baseline.answer_mode} -> {run.answer_mode}")
     return changes
 
 

@@ -73,14 +73,22 @@ class Gate:
             if self.baseline is None:
                 return
             tier = "custom" if inputs.settings.cases is not None else inputs.settings.tier
-            identity = run_identity(tier, inputs.dataset.content_hash, self.generated_with, None, inputs.invocation_dir)
+            identity = run_identity(
+                tier,
+                inputs.dataset.content_hash,
+                self.generated_with,
+                None,
+                inputs.invocation_dir,
+                inputs.capabilities.field_weights,
+            )
         except TaskbenchError as exc:
             raise pytest.UsageError(f"taskbench gate: {exc}") from None
         problems = incompatibilities(self.baseline.identity, identity)
         if problems:
             raise pytest.UsageError(
                 f"taskbench gate: {self.baseline.path}: baseline refused, its scores cannot be compared with this "
-                f"run: {'; '.join(problems)}. Compare runs of the same tier, dataset and decoding settings."
+                f"run: {'; '.join(problems)}. Compare runs of the same tier, dataset, decoding settings and field "
+                "weights."
             )
 
     def pytest_taskbench_results(self, session: pytest.Session, results: dict[str, Any], run_dir: Path) -> None:
@@ -90,6 +98,7 @@ class Gate:
             self.generated_with,
             results["model"],
             self.config.invocation_params.dir,
+            self.config.stash[RUN_INPUTS].capabilities.field_weights,
         )
         saved = [self._save(results, identity)] if self.settings.save_baseline is not None else []
         verdict = Verdict(tuple(saved), ())
