@@ -275,12 +275,15 @@ def _signal_all(pgid: int, members: list[psutil.Process], signum: int) -> None:
 
 
 def group_alive(pgid: int) -> bool:
-    """Whether any process is left in the process group `pgid`."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """Whether a process of the process group `pgid` is still running. Zombies do not count: they have exited,
+    and a dead server's orphans wait for init to reap them (about a second in some containers)."""
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) == pgid and _running(process):
+                return True
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return False
 
 
 def _signal_group(pgid: int, signum: int) -> None:
