@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,17 @@ class MlflowTracker:
         self.config = config
 
     def pytest_taskbench_results(self, session: pytest.Session, results: dict[str, Any], run_dir: Path) -> None:
+        # MLflow's deprecations (its SQL store warns about its own use of SQLAlchemy) are not the user's to act
+        # on, and would land in their run's warnings summary.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            message = self._log(results, run_dir)
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.write_line(message)
+
+    def _log(self, results: dict[str, Any], run_dir: Path) -> str:
+        """The run logged to MLflow; the line that says where, or why not."""
         import mlflow  # seconds to import: only when a run has results to log
 
         try:
@@ -105,13 +117,10 @@ class MlflowTracker:
                 for name in LOGGED_FILES:
                     if (run_dir / name).is_file():
                         mlflow.log_artifact(str(run_dir / name))
-            message = f"taskbench: logged to MLflow run {run.info.run_id} at {mlflow.get_tracking_uri()}"
+            return f"taskbench: logged to MLflow run {run.info.run_id} at {mlflow.get_tracking_uri()}"
         except Exception as exc:  # any tracker failure: the results are safe on disk; say why in one line
             first_line = next(iter(str(exc).splitlines()), "")
-            message = f"taskbench: could not log to MLflow ({type(exc).__name__}: {first_line})"
-        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-        if terminal is not None:
-            terminal.write_line(message)
+            return f"taskbench: could not log to MLflow ({type(exc).__name__}: {first_line})"
 
 
 def _trackers(config: pytest.Config) -> list[Any]:
