@@ -57,10 +57,17 @@ def test_the_command_prints_a_table_from_one_or_two_runs(
     run: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = write_run(tmp_path, run)
-    assert main(["plan", "--detect", "0.02", "--from", str(source)]) == 0
+    assert main(["plan", "--detect", "0.02", "--from", str(source), "--format", "md"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("## taskbench plan: detecting a drop of 2.0 pt (80% power, one-sided alpha 0.05, Holm)")
     assert "answers 10% of the cases afresh" in out and "| weighted aggregate | 300 |" in out
+    markdown_rows = [line for line in out.splitlines() if line.startswith("| ")][1:]  # below the header
+    assert main(["plan", "--detect", "0.02", "--from", str(source)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("taskbench plan: detecting a drop of 2.0 pt") and "|" not in out and "##" not in out
+    # The terminal's table holds the Markdown's cells, row for row.
+    table = [line.split() for line in out.splitlines() if "│" in line]
+    assert len(table) == len(markdown_rows) and table[-1][:4] == ["weighted", "aggregate", "│", "300"]
     other = write_run(tmp_path, synthetic_results(run_id="other", per_capability=60, seed=3))
     assert main(["plan", "--detect", "0.02", "--from", str(source), "--against", str(other)]) == 0
     assert "Paired variance of" in capsys.readouterr().out

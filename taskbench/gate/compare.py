@@ -35,14 +35,13 @@ from taskbench.gate.paired import Item, Pair, PairedDelta, field_deltas, pair_ru
 from taskbench.options import argument_type, fraction, significance_level
 from taskbench.reports.format import markdown_text, percent, terminal_text
 from taskbench.reports.html import template_environment
+from taskbench.reports.terminal import command_console
 from taskbench.results.aggregate import CONFIDENCE
 from taskbench.results.analysis import FieldAccuracy, field_accuracy
 from taskbench.results.comparability import field_weight_difference
 
 FORMATS = ("terminal", "md", "html")
 MARKDOWN_FILE = "compare.md"
-# Piped or written to a file, rich would wrap at 80 columns; the field table needs more.
-FILE_WIDTH = 160
 MOVE_EXAMPLES = 3
 PROSE_LIMIT = 1000
 
@@ -564,10 +563,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def _write(comparison: Comparison, output_format: str, out: IO[str]) -> None:
     if output_format == "terminal":
-        console = Console(file=out, highlight=False)
-        if not console.is_terminal:
-            console = Console(file=out, highlight=False, width=FILE_WIDTH)
-        render_terminal(comparison, console)
+        render_terminal(comparison, command_console(out))
     else:
         out.write(render_html(comparison) if output_format == "html" else render_markdown(comparison))
 

@@ -21,15 +21,18 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
+from rich.table import Table
+from rich.text import Text
 
 from taskbench.artifacts import LATEST_LINK, load_results
 from taskbench.errors import TaskbenchError
 from taskbench.gate.checks import NON_INFERIORITY, POWER, SUPERIORITY, RegressionRule
 from taskbench.gate.paired import pair_runs
 from taskbench.options import argument_type, fraction, significance_level
+from taskbench.reports.terminal import command_console
 from taskbench.results import stats
 
 DEFAULT_CHURN = 0.10
@@ -96,28 +99,58 @@ def churn_tests(
     return tests, aggregate
 
 
-def render(rows: Sequence[PlanRow], detect: float, rule: RegressionRule, source: str) -> str:
+PLAN_HEADERS = ("", "cases", "templates", "detectable now", "needed: cases", "needed: templates")
+NEEDED_NOTE = (
+    "Needed: for that check to detect the drop, at the run's cases per template (the aggregate's row scales every "
+    "capability alike). Fewer than now means the run already detects it."
+)
+
+
+def _title(detect: float, rule: RegressionRule) -> str:
     level = f"one-sided alpha {rule.alpha:g}" + (", Holm" if rule.mode == SUPERIORITY else ", non-inferiority")
+    return f"taskbench plan: detecting a drop of {100 * detect:.1f} pt ({100 * POWER:.0f}% power, {level})"
+
+
+def _cells(row: PlanRow) -> tuple[str, ...]:
+    cases, templates = row.needed(row.cases), row.needed(row.templates)
+    return (
+        row.name,
+        str(row.cases),
+        str(row.templates),
+        f"{100 * row.detectable_drop:.1f} pt",
+        "–" if cases is None else str(cases),
+        "–" if templates is None else str(templates),
+    )
+
+
+def render(rows: Sequence[PlanRow], detect: float, rule: RegressionRule, source: str) -> str:
+    """The plan as Markdown (a PR comment, a file)."""
     lines = [
-        f"## taskbench plan: detecting a drop of {100 * detect:.1f} pt ({100 * POWER:.0f}% power, {level})",
+        f"## {_title(detect, rule)}",
         "",
         source,
         "",
-        "| | cases | templates | detectable now | needed: cases | needed: templates |",
-        "|---|--:|--:|--:|--:|--:|",
-    ]
-    for row in rows:
-        cases, templates = row.needed(row.cases), row.needed(row.templates)
-        lines.append(
-            f"| {row.name} | {row.cases} | {row.templates} | {100 * row.detectable_drop:.1f} pt | "
-            f"{'–' if cases is None else cases} | {'–' if templates is None else templates} |"
-        )
-    lines += [
+        "| " + " | ".join(PLAN_HEADERS) + " |",
+        "|---|" + "--:|" * (len(PLAN_HEADERS) - 1),
+        *("| " + " | ".join(_cells(row)) + " |" for row in rows),
         "",
-        "Needed: for that check to detect the drop, at the run's cases per template (the aggregate's row scales "
-        "every capability alike). Fewer than now means the run already detects it.",
+        NEEDED_NOTE,
     ]
     return "\n".join(lines) + "\n"
+
+
+def render_terminal(rows: Sequence[PlanRow], detect: float, rule: RegressionRule, source: str, out: IO[str]) -> None:
+    """The plan as a rich table."""
+    console = command_console(out)
+    console.print(Text(_title(detect, rule), style="bold"), soft_wrap=True)
+    console.print(Text(source, style="dim"), soft_wrap=True)
+    table = Table(show_edge=False)
+    for i, header in enumerate(PLAN_HEADERS):
+        table.add_column(Text(header), justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in _cells(row)))
+    console.print(table)
+    console.print(Text(NEEDED_NOTE, style="dim"), soft_wrap=True)
 
 
 def register(subparsers: Any) -> None:
@@ -147,6 +180,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--alpha", type=argument_type(significance_level), default=0.05, help="default 0.05")
     parser.add_argument("--mode", choices=(SUPERIORITY, NON_INFERIORITY), default=SUPERIORITY)
+    parser.add_argument(
+        "--format", choices=("terminal", "md"), default="terminal", help="terminal (a rich table, the default) or md"
+    )
     parser.set_defaults(run=run_plan)
 
 
@@ -171,5 +207,9 @@ def run_plan(args: argparse.Namespace) -> int:
         source = f"Paired variance of {args.source} and {args.against} ({paired.common} common cases)."
     if not tests:
         raise TaskbenchError(f"{args.source}: no scored cases to plan from")
-    sys.stdout.write(render(plan(tests, aggregate, rule, args.detect), args.detect, rule, source))
+    rows = plan(tests, aggregate, rule, args.detect)
+    if args.format == "md":
+        sys.stdout.write(render(rows, args.detect, rule, source))
+    else:
+        render_terminal(rows, args.detect, rule, source, sys.stdout)
     return 0

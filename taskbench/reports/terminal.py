@@ -1,11 +1,12 @@
-"""The short table printed after pytest's own summary: capability x level, the aggregate, the report path."""
+"""The short table printed after pytest's own summary: capability x level, the aggregate, the report path; and the
+console the commands print their tables on."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -15,6 +16,15 @@ from taskbench.reports.format import NO_VALUE, percent
 
 if TYPE_CHECKING:
     import pytest
+
+# Piped or written to a file, rich would wrap at 80 columns; the commands' tables need more.
+FILE_WIDTH = 160
+
+
+def command_console(out: IO[str]) -> Console:
+    """A console on `out` for a command's tables: the terminal's width, or FILE_WIDTH when `out` is not one."""
+    console = Console(file=out, highlight=False)
+    return console if console.is_terminal else Console(file=out, highlight=False, width=FILE_WIDTH)
 
 
 def summary_table(summary: Mapping[str, Any]) -> Table:
