@@ -32,6 +32,7 @@ from taskbench.errors import TaskbenchError
 from taskbench.gate.checks import NON_INFERIORITY, POWER, SUPERIORITY, RegressionRule
 from taskbench.gate.paired import pair_runs
 from taskbench.options import argument_type, fraction, significance_level
+from taskbench.reports.format import NO_VALUE
 from taskbench.reports.terminal import command_console
 from taskbench.results import stats
 
@@ -118,8 +119,8 @@ def _cells(row: PlanRow) -> tuple[str, ...]:
         str(row.cases),
         str(row.templates),
         f"{100 * row.detectable_drop:.1f} pt",
-        "–" if cases is None else str(cases),
-        "–" if templates is None else str(templates),
+        NO_VALUE if cases is None else str(cases),
+        NO_VALUE if templates is None else str(templates),
     )
 
 
